@@ -1,0 +1,100 @@
+"""The ``interseg`` command line: ``interseg <command> --help`` for each command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import IntersegError
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
+    g = p.add_argument_group("model")
+    if multi:
+        g.add_argument("--checkpoint", action="append", default=[], metavar="NAME|PATH",
+                       help="shipped model name or checkpoint path (repeat to compare several)")
+        g.add_argument("--baseline", action="append", default=[], choices=["grabcut"],
+                       help="classical baseline to run (can be combined with --checkpoint)")
+    else:
+        g.add_argument("--checkpoint", metavar="NAME|PATH", help="shipped model name or checkpoint path")
+    g.add_argument("--cpu", action="store_true", help="run on the CPU even if a GPU is present")
+    g.add_argument("--fixed-h", type=int, help="network input height (image or ZoomIn crop is stretched)")
+    g.add_argument("--fixed-w", type=int, help="network input width")
+    g.add_argument("--max-size", type=int, help="downscale so the longest side is at most N pixels")
+    g.add_argument("--thresh", type=float, default=0.49, help="probability threshold (default 0.49)")
+    g.add_argument("--no-zoom-in", action="store_true", help="disable ZoomIn")
+    g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interseg", description=__doc__)
+    parser.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="benchmark models on datasets (NoI or IoU ± std)")
+    ev.add_argument("--config", help=argparse.SUPPRESS, dest="config_sub")
+    ev.add_argument("--datasets", default="sample",
+                    help="comma-separated: GrabCut, Berkeley, DAVIS, SBD, PascalVOC, SAIC_IS, COCO_MVal, "
+                         "sample (bundled), folder:PATH (default: sample)")
+    _add_predictor_args(ev, multi=True)
+    ev.add_argument("--noi", action="store_true", help="number of interactions to 85/90/95 %% IoU instead "
+                                                       "of IoU averaged over sequences")
+    ev.add_argument("--boundary-iou", action="store_true", help="use Boundary IoU")
+    ev.add_argument("--boundary-ratio", type=float, default=0.005,
+                    help="boundary width as a fraction of the image diagonal, or pixels if >= 1 (default 0.005)")
+    ev.add_argument("--n-interactions", type=int, default=10, help="steps per sequence in IoU mode (default 10)")
+    ev.add_argument("--max-interactions", type=int, default=20, help="cap for NoI (default 20)")
+    ev.add_argument("--input-types", default="point,contour,stroke", help="comma-separated input types")
+    ev.add_argument("--schedule", choices=["product", "single", "csp"], default="product",
+                    help="IoU mode: product = 27 type sequences (default), single = one type each, "
+                         "csp = contour, stroke, then clicks")
+    ev.add_argument("--clicker", choices=["ritm", "saic"], default="ritm", help="click simulator")
+    ev.add_argument("--keep-all", action="store_true",
+                    help="keep every contour/stroke in the input (the demo's behaviour) instead of the "
+                         "reference protocol's replacement")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--limit", type=int, help="only the first N objects of each dataset")
+    ev.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                    help="parallel processes (default: the number of CPU cores, at most 4)")
+    ev.add_argument("--output", type=Path, help="results folder (default: EXPS_PATH/evaluation/<name>)")
+    ev.add_argument("--vis-preds", action="store_true", help="save final predictions over the images")
+
+    ds = sub.add_parser("datasets", help="dataset utilities")
+    ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
+    st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
+    st.add_argument("names", nargs="+", help="dataset names (as in --datasets)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config_sub", None):
+        args.config = args.config_sub
+    try:
+        if args.command == "evaluate":
+            from .commands.evaluate import run
+
+            return run(args)
+        if args.command == "datasets":
+            from .commands.datasets import run
+
+            return run(args)
+    except IntersegError as e:
+        print(f"interseg: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interseg: interrupted (results written so far are kept; run again to resume)", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

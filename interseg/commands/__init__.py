@@ -1,0 +1,1 @@
+"""Handlers of the command-line subcommands (argument parsing lives in :mod:`interseg.cli`)."""

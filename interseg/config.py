@@ -1,0 +1,119 @@
+"""The ``config.yml`` file: dataset locations, output folders, model and training defaults.
+
+Loaded into typed, validated dataclasses (:class:`Config`).  Lookup order when no ``--config`` is
+given: ``./config.yml``, then the packaged ``config.yml.default``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+from .schema import from_dict, load_yaml
+
+DATASET_KEYS = {
+    "GrabCut": "GRABCUT_PATH",
+    "Berkeley": "BERKELEY_PATH",
+    "DAVIS": "DAVIS_PATH",
+    "COCO_MVal": "COCO_MVAL_PATH",
+    "SBD": "SBD_PATH",
+    "PascalVOC": "PASCALVOC_PATH",
+    "SAIC_IS": "SAIC_IS_PATH",
+    "COCO": "COCO_PATH",
+    "LVIS": "LVIS_v1_PATH",
+    "COCO_MVal_train": "COCO_MVAL_TRAIN_PATH",
+    "ECSSD": "ECSSD_PATH",
+}
+
+
+@dataclass
+class PretrainedModels:
+    HRNETV2_W18: str = ""
+    HRNETV2_W18_SMALL: str = ""
+    HRNETV2_W32: str = ""
+    HRNETV2_W48: str = ""
+    MIT_B0: str = ""
+    MIT_B1: str = ""
+    MIT_B2: str = ""
+    MIT_B3: str = ""
+    MIT_B4: str = ""
+    MIT_B5: str = ""
+
+
+@dataclass
+class ModelSection:
+    WITH_FORCE_POINTS_LOSS: bool = True
+    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] = "adamw"
+    BATCH_SIZE: int = 32
+    TRAIN_SIZE: int = 448
+    INPUT_TYPE: Literal["point", "contour", "stroke"] = "point"
+    ACCUMULATE_MULTI_INPUT: bool = False
+    PRETRAINED_PATH: str = ""
+    CONTOUR_FILLED: bool = True
+
+    def validate(self) -> None:
+        if self.BATCH_SIZE < 1:
+            raise ValueError("MODEL.BATCH_SIZE must be >= 1")
+        if self.TRAIN_SIZE < 32 or self.TRAIN_SIZE % 32:
+            raise ValueError("MODEL.TRAIN_SIZE must be a multiple of 32, at least 32")
+
+
+@dataclass
+class SegformerSection:
+    WITH_AUX_HEAD: bool = True
+    LR_TYPE: Literal["linear", "cosine", "step"] = "linear"
+
+
+@dataclass
+class Config:
+    INTERACTIVE_MODELS_PATH: Path
+    EXPS_PATH: Path
+    GRABCUT_PATH: Path
+    BERKELEY_PATH: Path
+    DAVIS_PATH: Path
+    COCO_MVAL_PATH: Path
+    SBD_PATH: Path
+    PASCALVOC_PATH: Path
+    SAIC_IS_PATH: Path
+    COCO_PATH: Path
+    LVIS_v1_PATH: Path
+    COCO_MVAL_TRAIN_PATH: Path
+    ECSSD_PATH: Path
+    IMAGENET_PRETRAINED_MODELS: PretrainedModels = field(default_factory=PretrainedModels)
+    MODEL: ModelSection = field(default_factory=ModelSection)
+    SEGFORMER: SegformerSection = field(default_factory=SegformerSection)
+    source: Path | None = None
+
+    def dataset_path(self, name: str) -> Path:
+        key = DATASET_KEYS.get(name)
+        if key is None:
+            raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(DATASET_KEYS)}")
+        return getattr(self, key)
+
+
+def default_config_path() -> Path:
+    local = Path("config.yml")
+    if local.is_file():
+        return local
+    return Path(str(resources.files("interseg") / "resources" / "config.yml.default"))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a config file; relative paths are resolved against its folder."""
+    path = Path(path) if path is not None else default_config_path()
+    data = load_yaml(path)
+    if "source" in data:
+        raise ConfigError(f"{path}: source: unknown key")
+    cfg = from_dict(Config, data, f"{path}:")
+    packaged = Path(str(resources.files("interseg") / "resources")).resolve()
+    # The packaged default's relative paths mean "the current folder"; a user's file, its own folder.
+    base = Path.cwd() if path.resolve().parent == packaged else path.absolute().parent
+    for key in ["INTERACTIVE_MODELS_PATH", "EXPS_PATH", *DATASET_KEYS.values()]:
+        value: Path = getattr(cfg, key)
+        if not value.is_absolute():
+            setattr(cfg, key, base / value)
+    cfg.source = path
+    return cfg

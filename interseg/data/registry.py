@@ -1,0 +1,86 @@
+"""Dataset names → readers, with paths taken from the config; the bundled quick-start sample."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from ..config import Config
+from ..errors import ConfigError
+from .base import Dataset
+from .readers.berkeley import BerkeleyDataset
+from .readers.coco import CocoDataset, LvisDataset
+from .readers.coco_mval import CocoMValDataset
+from .readers.davis import DavisDataset
+from .readers.ecssd import EcssdDataset
+from .readers.folder import FolderDataset
+from .readers.grabcut import GrabCutDataset
+from .readers.pascalvoc import PascalVOCDataset
+from .readers.saic_is import SaicISDataset
+from .readers.sbd import SBDDataset
+
+SAMPLE_DIR = Path(str(resources.files("interseg") / "resources" / "sample"))
+
+
+class SampleDataset(CocoMValDataset):
+    """The 8 COCO MVal objects bundled with the package (see its ATTRIBUTION.md)."""
+
+    name = "sample"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(SAMPLE_DIR, **kw)
+
+
+def _bundled_names() -> frozenset[str]:
+    return frozenset(p.stem for p in (SAMPLE_DIR / "img").glob("*.jpg"))
+
+
+#: Image names bundled as the quick-start sample; excluded from every training set.
+BUNDLED_SAMPLE_NAMES = _bundled_names()
+
+#: Evaluation readers (one sample per object).
+EVAL_DATASETS: dict[str, type[Dataset]] = {
+    "GrabCut": GrabCutDataset,
+    "Berkeley": BerkeleyDataset,
+    "DAVIS": DavisDataset,
+    "COCO_MVal": CocoMValDataset,
+    "SBD": SBDDataset,
+    "PascalVOC": PascalVOCDataset,
+    "SAIC_IS": SaicISDataset,
+}
+
+#: Training readers (several objects per sample where the format has them).
+TRAIN_DATASETS: dict[str, type[Dataset]] = {
+    "COCO_MVal_train": CocoMValDataset,
+    "ECSSD": EcssdDataset,
+    "COCO": CocoDataset,
+    "LVIS": LvisDataset,
+    "SBD": SBDDataset,
+}
+
+
+def build_eval_dataset(name: str, cfg: Config, **kw) -> Dataset:
+    """An evaluation dataset by name: a config dataset, ``sample``, or ``folder:PATH``."""
+    if name == "sample":
+        return SampleDataset(**kw)
+    if name.startswith("folder:"):
+        return FolderDataset(name.split(":", 1)[1], **kw)
+    cls = EVAL_DATASETS.get(name)
+    if cls is None:
+        known = ", ".join([*EVAL_DATASETS, "sample", "folder:PATH"])
+        raise ConfigError(f"unknown evaluation dataset {name!r}; known: {known}")
+    extra = {"per_instance": True} if cls in (SBDDataset, PascalVOCDataset, SaicISDataset) else {}
+    ds = cls(cfg.dataset_path(name), **extra, **kw)
+    ds.name = name
+    return ds
+
+
+def build_train_dataset(name: str, cfg: Config, **kw) -> Dataset:
+    """A training dataset by name; the bundled sample images are always excluded."""
+    cls = TRAIN_DATASETS.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown training dataset {name!r}; known: {', '.join(TRAIN_DATASETS)}")
+    extra = {"split": "train", "per_instance": False} if cls in (SBDDataset, CocoDataset, LvisDataset) else {}
+    ds = cls(cfg.dataset_path(name), exclude=BUNDLED_SAMPLE_NAMES, **extra, **kw)
+    ds.name = name
+    return ds

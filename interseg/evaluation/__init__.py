@@ -1,0 +1,1 @@
+"""Metrics, the benchmark loop and its reports."""

@@ -1,0 +1,73 @@
+"""``interseg evaluate``: benchmark predictors on datasets and write the reports.
+
+Output folder layout::
+
+    OUTPUT/run.json                      settings of the run (a resumed run must match them)
+    OUTPUT/records/<predictor>/<dataset>.jsonl   one JSON line per (object, sequence)
+    OUTPUT/results.json  results.csv  miou_curves.png  table.md
+    OUTPUT/vis/<predictor>/<dataset>/*.png       with --vis-preds
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..config import Config
+from ..data.registry import build_eval_dataset
+from ..errors import ConfigError
+from ..inference.predictor import Predictor
+from .protocol import EvalSettings
+from .report import format_markdown, format_table, plot_curves, table_rows, write_csv, write_json
+from .runner import evaluate_dataset, settings_record
+from .summary import summarize
+
+
+def _check_run_file(output: Path, settings: EvalSettings) -> None:
+    run_file = output / "run.json"
+    current = settings_record(settings)
+    if run_file.exists():
+        try:
+            previous = json.loads(run_file.read_text())["settings"]
+        except (json.JSONDecodeError, KeyError):
+            previous = None
+        if previous is not None and previous != current:
+            diff = [k for k in current if previous.get(k) != current[k]]
+            raise ConfigError(f"{output}: holds results of a run with other settings ({', '.join(diff)} "
+                              f"differ); choose another --output folder or delete it")
+    output.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps({"settings": current, "interseg": __version__}, indent=2))
+
+
+def run_benchmark(predictors: dict[str, Predictor], datasets: list[str], cfg: Config, settings: EvalSettings,
+                  output: Path, workers: int = 1, vis_preds: bool = False, log=print) -> dict:
+    _check_run_file(output, settings)
+    results: dict = {"interseg": __version__, "created": _dt.datetime.now().isoformat(timespec="seconds"),
+                     "settings": settings_record(settings), "predictors": {}}
+    built = {}
+    for name in datasets:
+        built[name] = build_eval_dataset(name, cfg)
+    for pname, predictor in predictors.items():
+        per_ds: dict = {}
+        for dname, ds in built.items():
+            vis = output / "vis" / pname / dname if vis_preds else None
+            records = evaluate_dataset(ds, predictor, settings, output / "records" / pname / f"{dname}.jsonl",
+                                       workers=workers, vis_dir=vis)
+            summary = summarize(records, settings)
+            if summary["skipped"]:
+                log(f"{dname}: {len(summary['skipped'])} of {summary['objects'] + len(summary['skipped'])} "
+                    f"samples skipped:")
+                for s in summary["skipped"]:
+                    log(f"  {s['error']}")
+            per_ds[dname] = summary
+        results["predictors"][pname] = per_ds
+    header, rows = table_rows(results, settings)
+    log(format_table(header, rows))
+    write_json(output / "results.json", results)
+    write_csv(output / "results.csv", header, rows)
+    (output / "table.md").write_text(format_markdown(header, rows) + "\n")
+    plot_curves(output / "miou_curves.png", results, settings)
+    log(f"results written to {output}/ (results.json, results.csv, table.md, miou_curves.png)")
+    return results

@@ -1,0 +1,68 @@
+"""Settings of one benchmark run and the interaction sequences they imply."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..interactions.schedules import Schedule, contour_stroke_clicks, product, schedule_name, single
+from ..interactions.types import INTERACTION_TYPES, InteractionType
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What the benchmark measures.  ``mode="noi"``: one single-type sequence per input type, up to
+    ``max_interactions``, stopping once the highest NoI threshold is reached; ``mode="iou"``: the
+    sequences of ``schedule`` for ``n_interactions`` steps, no early stop."""
+
+    mode: Literal["noi", "iou"] = "iou"
+    input_types: tuple[InteractionType, ...] = INTERACTION_TYPES
+    schedule: Literal["product", "single", "csp"] = "product"
+    n_interactions: int = 10
+    max_interactions: int = 20
+    noi_thresholds: tuple[float, ...] = (0.85, 0.90, 0.95)
+    boundary_iou: bool = False
+    boundary_ratio: float = 0.005
+    prob_threshold: float = 0.49
+    max_size: int | None = None
+    seed: int = 0
+    clicker: Literal["ritm", "saic"] = "ritm"
+    keep_all: bool = False
+    limit: int | None = None
+
+    def validate(self) -> None:
+        for t in self.input_types:
+            if t not in INTERACTION_TYPES:
+                raise ValueError(f"unknown input type {t!r}; use {', '.join(INTERACTION_TYPES)}")
+        if not self.input_types:
+            raise ValueError("no input types given")
+        if self.n_interactions < 1 or self.max_interactions < 1:
+            raise ValueError("the number of interactions must be at least 1")
+        if not 0 < self.prob_threshold < 1:
+            raise ValueError("the probability threshold must be in (0, 1)")
+        if self.boundary_ratio <= 0:
+            raise ValueError("the boundary width must be positive")
+
+    @property
+    def steps(self) -> int:
+        return self.max_interactions if self.mode == "noi" else self.n_interactions
+
+    @property
+    def stop_at(self) -> float | None:
+        return max(self.noi_thresholds) if self.mode == "noi" else None
+
+    def sequences(self) -> list[tuple[str, Schedule]]:
+        """(name, schedule) pairs: NoI rows are named by type, product sequences by their head."""
+        if self.mode == "noi" or self.schedule == "single":
+            return [(t, single(t, self.steps)) for t in self.input_types]
+        if self.schedule == "csp":
+            return [("csp", contour_stroke_clicks(self.steps))]
+        return [(schedule_name(s), s) for s in product(self.steps, self.input_types)]
+
+
+def user_seed(seed: int, dataset: str, index: int, sequence: str) -> np.random.SeedSequence:
+    """Independent, reproducible seed per (run seed, dataset, sample, sequence)."""
+    return np.random.SeedSequence([seed, zlib.crc32(dataset.encode()), index, zlib.crc32(sequence.encode())])

@@ -1,0 +1,106 @@
+"""Writing benchmark results: the printed table, ``results.json``, ``results.csv`` and the plot."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from .protocol import EvalSettings
+
+
+def _f(v: float, digits: int = 2) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def table_rows(results: dict, settings: EvalSettings) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the summary table (one row per predictor x dataset x input type)."""
+    rows: list[list[str]] = []
+    if settings.mode == "noi":
+        cap = settings.max_interactions
+        pcts = [int(round(t * 100)) for t in settings.noi_thresholds]
+        header = ["predictor", "dataset", "input", *[f"NoI@{p}" for p in pcts],
+                  *[f">={cap}@{p}" for p in pcts], "SPC (s)", "objects", "skipped"]
+        for pred_name, per_ds in results["predictors"].items():
+            for ds, res in per_ds.items():
+                for seq, row in res.get("noi", {}).items():
+                    rows.append([pred_name, ds, seq, *[_f(row[f"NoI@{p}"]) for p in pcts],
+                                 *[str(row[f">={cap}@{p}"]) for p in pcts], _f(row["timing"]["spc"], 3),
+                                 str(row["objects"]), str(len(res["skipped"]))])
+    else:
+        header = ["predictor", "dataset", "sequences", "IoU", *(["bIoU"] if settings.boundary_iou else []),
+                  "SPC (s)", "objects", "skipped"]
+        for pred_name, per_ds in results["predictors"].items():
+            for ds, res in per_ds.items():
+                r = res["iou"]
+                row = [pred_name, ds, str(r["sequences"]), f"{_f(r['iou_mean'])} ± {_f(r['iou_std'])}"]
+                if settings.boundary_iou:
+                    row.append(f"{_f(r['biou_mean'])} ± {_f(r['biou_std'])}")
+                rows += [row + [_f(res["timing"]["spc"], 3), str(res["objects"]), str(len(res["skipped"]))]]
+    return header, rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+             "-|-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def format_markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_json(path: Path, results: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=2, allow_nan=True))
+    tmp.replace(path)
+
+
+def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:
+    """mIoU vs number of interactions: one panel per dataset, a line per predictor and input type."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({ds for per in results["predictors"].values() for ds in per})
+    if not datasets:
+        return
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
+    for ax, ds in zip(axes[0], datasets, strict=True):
+        for pred_name, per in results["predictors"].items():
+            res = per.get(ds)
+            if res is None:
+                continue
+            if settings.mode == "noi":
+                curves = {seq: row["miou_curve"] for seq, row in res["noi"].items()}
+            else:
+                grouped: dict[str, list[list[float]]] = {}
+                for seq, c in res["iou"]["curves"].items():
+                    grouped.setdefault({"p": "point", "c": "contour", "s": "stroke"}.get(seq[0], seq), []).append(c)
+                curves = {k: [sum(v) / len(v) for v in zip(*cs, strict=True)] for k, cs in grouped.items()}
+                if settings.schedule == "product":
+                    curves = {f"{k} first": v for k, v in curves.items()}
+            for label, c in curves.items():
+                ax.plot(range(1, len(c) + 1), c, marker=".", label=f"{pred_name}: {label}")
+        ax.set_title(ds)
+        ax.set_xlabel("number of interactions")
+        ax.set_ylabel("mIoU")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(top=1.0)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,73 @@
+"""Turning per-sample records into the benchmark's numbers.
+
+NoI mode (per input type): NoI@t for each threshold, the count of objects that never reach t within
+the cap (">=N@t"), the mean IoU curve and seconds per interaction.
+
+IoU mode (the seed's IoU ± std): for each sequence, the mean IoU over objects at each step, averaged
+over the first N steps and x100; the result is the mean and the population std over sequences.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .metrics import mean_curve, noi_summary
+from .protocol import EvalSettings
+
+
+def _timing(records: list[dict]) -> dict[str, float]:
+    n = sum(r["n"] for r in records)
+    if n == 0:
+        return {"spc": float("nan"), "simulation": float("nan"), "prediction": float("nan"),
+                "metric": float("nan"), "interactions": 0}
+    sim, pred, met = (sum(r[k] for r in records) for k in ("t_sim", "t_pred", "t_metric"))
+    return {"spc": (sim + pred + met) / n, "simulation": sim / n, "prediction": pred / n, "metric": met / n,
+            "interactions": n}
+
+
+def summarize(records: list[dict], settings: EvalSettings) -> dict:
+    ok = [r for r in records if "ious" in r]
+    skipped = sorted({(r["index"], r["name"], r["error"]) for r in records if "error" in r})
+    key = "bious" if settings.boundary_iou else "ious"
+    by_seq: dict[str, list[dict]] = defaultdict(list)
+    for r in ok:
+        by_seq[r["sequence"]].append(r)
+    out: dict = {"objects": len({r["index"] for r in ok}),
+                 "skipped": [{"index": i, "name": n, "error": e} for i, n, e in skipped],
+                 "timing": _timing(ok)}
+    if settings.mode == "noi":
+        rows = {}
+        for seq, recs in by_seq.items():
+            curves = [r[key] for r in recs]
+            row: dict = {"metric": "biou" if settings.boundary_iou else "iou", "objects": len(recs)}
+            for t in settings.noi_thresholds:
+                mean, failed = noi_summary(curves, t, settings.max_interactions)
+                pct = int(round(t * 100))
+                row[f"NoI@{pct}"] = mean
+                row[f">={settings.max_interactions}@{pct}"] = failed
+            row["miou_curve"] = mean_curve([r["ious"] for r in recs], settings.max_interactions).tolist()
+            row["timing"] = _timing(recs)
+            rows[seq] = row
+        out["noi"] = rows
+    else:
+        n = settings.n_interactions
+        per_seq_iou, per_seq_biou, curves = {}, {}, {}
+        for seq, recs in by_seq.items():
+            c = mean_curve([r["ious"] for r in recs], n)
+            curves[seq] = c.tolist()
+            per_seq_iou[seq] = float(c.mean() * 100)
+            if settings.boundary_iou:
+                per_seq_biou[seq] = float(mean_curve([r["bious"] for r in recs], n).mean() * 100)
+        vals = np.array(list(per_seq_iou.values()))
+        res: dict = {"sequences": len(vals), "iou_mean": float(vals.mean()) if len(vals) else float("nan"),
+                     "iou_std": float(vals.std()) if len(vals) else float("nan"),
+                     "per_sequence_iou": per_seq_iou, "curves": curves}
+        if settings.boundary_iou:
+            bvals = np.array(list(per_seq_biou.values()))
+            res.update(biou_mean=float(bvals.mean()) if len(bvals) else float("nan"),
+                       biou_std=float(bvals.std()) if len(bvals) else float("nan"),
+                       per_sequence_biou=per_seq_biou)
+        out["iou"] = res
+    return out

@@ -1,0 +1,150 @@
+"""The interactive session: one image, one object at a time, driven by interactions.
+
+The evaluator's simulated user and the demo GUI both use this object, so what is measured is what
+annotators get.  Policy for contours/strokes (``keep_all``):
+
+* ``keep_all=True`` (default, the demo's behaviour): every interaction stays in the model input.
+* ``keep_all=False`` (the reference evaluation protocol): clicks accumulate, while the contour or
+  stroke of a step replaces earlier contours/strokes; after a click step those maps are empty
+  (the previous-mask channel carries what they did).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+from ..interactions.types import Click, Contour, Interaction, Stroke, check_inside
+from .predictor import Predictor, PredictorState
+
+DEFAULT_THRESHOLD = 0.49
+
+
+@dataclass
+class StepResult:
+    prob: np.ndarray
+    mask: np.ndarray
+    seconds: float
+
+
+@dataclass
+class _Step:
+    interaction: Interaction
+    prob: np.ndarray
+    roi: tuple[int, int, int, int] | None
+
+
+@dataclass
+class FinishedObject:
+    mask: np.ndarray
+    interactions: list[Interaction] = field(default_factory=list)
+
+
+class Session:
+    """Interactive segmentation of one image with a predictor."""
+
+    def __init__(self, image: np.ndarray, predictor: Predictor, threshold: float = DEFAULT_THRESHOLD,
+                 keep_all: bool = True) -> None:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise DataError(f"session image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
+        self.image = image
+        self.predictor = predictor
+        self.threshold = threshold
+        self.keep_all = keep_all
+        self.state: PredictorState = predictor.prepare(image)
+        self.objects: list[FinishedObject] = []
+        self._init_prob = np.zeros(image.shape[:2], np.float32)
+        self._steps: list[_Step] = []
+        self._redo: list[_Step] = []
+        self.last_seconds = 0.0
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[0], self.image.shape[1]
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        return [s.interaction for s in self._steps]
+
+    @property
+    def prob(self) -> np.ndarray:
+        return self._steps[-1].prob if self._steps else self._init_prob
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.prob > self.threshold
+
+    def active_interactions(self, interactions: list[Interaction] | None = None) -> list[Interaction]:
+        """What the model sees, by the ``keep_all`` policy."""
+        its = self.interactions if interactions is None else interactions
+        if self.keep_all or not its:
+            return list(its)
+        clicks = [i for i in its if isinstance(i, Click)]
+        last = its[-1]
+        return clicks + ([] if isinstance(last, Click) else [last])
+
+    # -- interactions -------------------------------------------------------------------------
+    def add(self, interaction: Interaction) -> StepResult:
+        check_inside(interaction, *self.shape)
+        prev = self.prob
+        t0 = time.perf_counter()
+        prob = self.predictor.predict(self.state, self.active_interactions([*self.interactions, interaction]),
+                                      prev)
+        self.last_seconds = time.perf_counter() - t0
+        self._steps.append(_Step(interaction, prob.astype(np.float32, copy=False), self.state.roi))
+        self._redo.clear()
+        return StepResult(self.prob, self.mask, self.last_seconds)
+
+    def add_click(self, x: float, y: float, positive: bool = True) -> StepResult:
+        return self.add(Click(float(x), float(y), positive))
+
+    def add_contour(self, points, positive: bool = True) -> StepResult:
+        return self.add(Contour.from_points(points, positive))
+
+    def add_stroke(self, points, positive: bool = True) -> StepResult:
+        return self.add(Stroke.from_points(points, positive))
+
+    def undo(self) -> bool:
+        """Remove the last interaction (the mask goes back to what it was). False if none."""
+        if not self._steps:
+            return False
+        self._redo.append(self._steps.pop())
+        self.state.roi = self._steps[-1].roi if self._steps else None
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        step = self._redo.pop()
+        self._steps.append(step)
+        self.state.roi = step.roi
+        return True
+
+    def reset(self) -> None:
+        """Drop all interactions of the current object (and a starting mask)."""
+        self._steps.clear()
+        self._redo.clear()
+        self._init_prob = np.zeros(self.shape, np.float32)
+        self.state.roi = None
+
+    def start_from(self, mask_or_prob: np.ndarray) -> None:
+        """Refine an existing result: a binary mask or a probability map becomes the previous mask."""
+        if mask_or_prob.shape[:2] != self.shape:
+            raise DataError(f"starting mask is {mask_or_prob.shape[1]}x{mask_or_prob.shape[0]} but the "
+                            f"image is {self.shape[1]}x{self.shape[0]}")
+        self.reset()
+        m = mask_or_prob.astype(np.float32)
+        if mask_or_prob.dtype == np.uint8 and m.max() > 1:
+            m = m / 255.0
+        self._init_prob = np.clip(m, 0, 1)
+
+    def finish_object(self) -> np.ndarray:
+        """Store the current mask as a finished object and start the next one."""
+        mask = self.mask.copy()
+        self.objects.append(FinishedObject(mask, self.interactions))
+        self.reset()
+        return mask

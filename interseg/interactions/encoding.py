@@ -1,0 +1,106 @@
+"""Rasterising interactions into the network's input maps.
+
+Six maps, in the order ``[point+, point-, contour+, contour-, stroke+, stroke-]`` (the previous-mask
+channel is added by the model input builder).  Clicks are disks (or a normalised distance map),
+contours filled polygons or closed lines (``CONTOUR_FILLED``), strokes lines of a set width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from .types import Click, Contour, Interaction, Stroke
+
+MAP_NAMES = ("point+", "point-", "contour+", "contour-", "stroke+", "stroke-")
+TYPE_OFFSET = {"point": 0, "contour": 2, "stroke": 4}
+
+
+@dataclass(frozen=True)
+class EncodingParams:
+    """How interactions become maps (sizes in pixels at the resolution of the maps)."""
+
+    click_radius: float = 5.0
+    click_mode: Literal["disk", "distance"] = "disk"
+    line_width: int = 10
+    contour_filled: bool = True
+
+
+_SHIFT = 4  # cv2 drawing with 1/16-pixel precision
+
+
+def _pts(points: np.ndarray) -> np.ndarray:
+    return np.round(points * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
+
+
+def fill_polygon(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean mask of the polygon's inside (boundary included)."""
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [_pts(points)], 1, lineType=cv2.LINE_8, shift=_SHIFT)
+    cv2.polylines(out, [_pts(points)], True, 1, 1, lineType=cv2.LINE_8, shift=_SHIFT)
+    return out.astype(bool)
+
+
+def draw_polyline(points: np.ndarray, shape: tuple[int, int], width: int, closed: bool = False) -> np.ndarray:
+    """Boolean mask of a polyline drawn ``width`` pixels wide (round caps)."""
+    out = np.zeros(shape, np.uint8)
+    width = max(1, int(round(width)))
+    if len(points) == 1:
+        cv2.circle(out, tuple(_pts(points)[0, 0]), max(0, (width << _SHIFT) // 2), 1, -1, cv2.LINE_8, _SHIFT)
+    else:
+        cv2.polylines(out, [_pts(points)], closed, 1, width, lineType=cv2.LINE_8, shift=_SHIFT)
+    return out.astype(bool)
+
+
+def draw_disks(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    for p in _pts(points):
+        cv2.circle(out, tuple(p[0]), int(round(radius * (1 << _SHIFT))), 1, -1, cv2.LINE_8, _SHIFT)
+    return out.astype(bool)
+
+
+def distance_map(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.ndarray:
+    """Gaussian-like map ``exp(-d²/(2r²))`` of the distance to the nearest point (1 at the points)."""
+    if len(points) == 0:
+        return np.zeros(shape, np.float32)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    d2 = np.full(shape, np.inf, np.float32)
+    for x, y in points:
+        d2 = np.minimum(d2, (xs - x) ** 2 + (ys - y) ** 2)
+    return np.exp(-d2 / (2 * radius**2)).astype(np.float32)
+
+
+def interaction_mask(it: Interaction, shape: tuple[int, int], params: EncodingParams) -> np.ndarray:
+    """The pixels one interaction marks, at the resolution of ``shape``."""
+    if isinstance(it, Click):
+        return draw_disks(it.points, shape, params.click_radius)
+    if isinstance(it, Contour):
+        if params.contour_filled:
+            return fill_polygon(it.points, shape)
+        return draw_polyline(it.points, shape, params.line_width, closed=True)
+    if isinstance(it, Stroke):
+        return draw_polyline(it.points, shape, params.line_width)
+    raise TypeError(f"not an interaction: {it!r}")
+
+
+def encode(interactions: Sequence[Interaction], shape: tuple[int, int], params: EncodingParams,
+           transform: tuple[float, float, float, float] = (1.0, 1.0, 0.0, 0.0)) -> np.ndarray:
+    """(6, H, W) float32 maps.  ``transform`` = (sx, sy, dx, dy) maps image → map coordinates."""
+    sx, sy, dx, dy = transform
+    maps = np.zeros((6, *shape), np.float32)
+    clicks: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    for it in interactions:
+        it = it.scaled(sx, sy, dx, dy) if transform != (1.0, 1.0, 0.0, 0.0) else it
+        if isinstance(it, Click) and params.click_mode == "distance":
+            clicks[it.positive].append(it.points[0])
+            continue
+        ch = TYPE_OFFSET[it.kind] + (0 if it.positive else 1)
+        maps[ch] = np.maximum(maps[ch], interaction_mask(it, shape, params))
+    if params.click_mode == "distance":
+        for positive, pts in clicks.items():
+            maps[0 if positive else 1] = distance_map(np.array(pts).reshape(-1, 2), shape, params.click_radius)
+    return maps

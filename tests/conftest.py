@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "datasets").resolve()
+
+
+def require_data(name: str) -> Path:
+    """Path of a real dataset; skipped locally if absent, an error in CI (where it must be present)."""
+    path = DATA / name
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"{path}: real benchmark data missing in CI")
+        pytest.skip(f"{path} not available")
+    return path
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch):
+    """The packaged default config with the datasets under ../shared/datasets and outputs in tmp."""
+    from interseg.config import load_config
+
+    monkeypatch.setenv("INTERSEG_DATA", str(DATA))
+    text = (ROOT / "config.yml.default").read_text()
+    text = text.replace("EXPS_PATH: ./experiments", f"EXPS_PATH: {tmp_path / 'experiments'}")
+    p = tmp_path / "config.yml"
+    p.write_text(text)
+    return load_config(p)
+
+
+@pytest.fixture(scope="session")
+def grabcut_samples():
+    from interseg.data.readers.grabcut import GrabCutDataset
+
+    ds = GrabCutDataset(require_data("GrabCut"))
+    return [ds[i] for i in (0, 7, 21, 33)]
+
+
+def rng_masks(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random(shape) > 0.5

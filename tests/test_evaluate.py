@@ -1,0 +1,118 @@
+"""`interseg evaluate` end to end on real GrabCut objects with the GrabCut baseline."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from interseg.cli import main
+
+from .conftest import require_data
+
+
+def _run(cfg, *args):
+    return main(["--config", str(cfg.source), "evaluate", "--baseline", "grabcut", "--workers", "1", *args])
+
+
+def test_noi_mode_writes_reports(cfg, tmp_path, capsys):
+    require_data("GrabCut")
+    out = tmp_path / "noi"
+    assert _run(cfg, "--datasets", "GrabCut", "--noi", "--limit", "2", "--input-types", "point,stroke",
+                "--output", str(out), "--vis-preds") == 0
+    printed = capsys.readouterr().out
+    assert "NoI@85" in printed and "NoI@90" in printed and "NoI@95" in printed and ">=20@90" in printed
+    res = json.loads((out / "results.json").read_text())
+    rows = res["predictors"]["grabcut"]["GrabCut"]["noi"]
+    assert set(rows) == {"point", "stroke"}
+    for row in rows.values():
+        assert 1 <= row["NoI@85"] <= row["NoI@90"] <= row["NoI@95"] <= 20
+        assert row["objects"] == 2 and len(row["miou_curve"]) == 20
+        t = row["timing"]
+        assert t["spc"] > 0 and t["prediction"] > 0 and t["simulation"] > 0
+    assert (out / "results.csv").read_text().startswith("predictor,dataset,input,NoI@85")
+    assert (out / "miou_curves.png").stat().st_size > 1000
+    assert len(list((out / "vis" / "grabcut" / "GrabCut").glob("*.png"))) == 4
+
+
+def test_iou_mode_is_the_default_and_noi_switches(cfg, tmp_path):
+    require_data("GrabCut")
+    out = tmp_path / "iou"
+    assert _run(cfg, "--datasets", "GrabCut", "--limit", "1", "--input-types", "point,contour",
+                "--n-interactions", "4", "--boundary-iou", "--output", str(out)) == 0
+    res = json.loads((out / "results.json").read_text())["predictors"]["grabcut"]["GrabCut"]
+    assert "noi" not in res
+    r = res["iou"]
+    assert r["sequences"] == 8  # {point, contour}^3
+    vals = np.array(list(r["per_sequence_iou"].values()))
+    assert r["iou_mean"] == vals.mean() and abs(r["iou_std"] - vals.std()) < 1e-9
+    assert 0 < r["biou_mean"] <= 100
+    assert r["biou_mean"] < r["iou_mean"]  # boundaries are harder than areas
+    assert set(r["per_sequence_iou"]) >= {"ppp", "ccc", "cpc"}
+
+
+def test_resume_skips_done_records(cfg, tmp_path):
+    require_data("GrabCut")
+    out = tmp_path / "resume"
+    args = ["--datasets", "GrabCut", "--noi", "--limit", "3", "--input-types", "point", "--output", str(out)]
+    assert _run(cfg, *args) == 0
+    rec_file = out / "records" / "grabcut" / "GrabCut.jsonl"
+    lines = rec_file.read_text().splitlines()
+    assert len(lines) == 3
+    first = json.loads(lines[0])
+    first["ious"] = [0.123] * 20  # a marker: kept if not recomputed
+    first["n"] = 20
+    rec_file.write_text(json.dumps(first) + "\n" + lines[1] + "\n")  # and the third is "lost"
+    assert _run(cfg, *args) == 0
+    recs = [json.loads(x) for x in rec_file.read_text().splitlines()]
+    assert len(recs) == 3
+    assert recs[0]["ious"] == [0.123] * 20
+    assert recs[2]["key"] == "2|point"
+    res = json.loads((out / "results.json").read_text())
+    assert res["predictors"]["grabcut"]["GrabCut"]["noi"]["point"][">=20@85"] >= 1
+
+
+def test_resume_with_other_settings_is_refused(cfg, tmp_path, capsys):
+    require_data("GrabCut")
+    out = tmp_path / "x"
+    assert _run(cfg, "--datasets", "GrabCut", "--noi", "--limit", "1", "--input-types", "point",
+                "--max-interactions", "2", "--output", str(out)) == 0
+    assert _run(cfg, "--datasets", "GrabCut", "--noi", "--limit", "1", "--input-types", "point",
+                "--max-interactions", "3", "--output", str(out)) == 2
+    assert "max_interactions" in capsys.readouterr().err
+
+
+def test_bad_samples_are_skipped_and_counted(cfg, tmp_path, capsys):
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        img = rng.integers(0, 60, (48, 64, 3), np.uint8)
+        img[10:30, 10:40] = 220
+        Image.fromarray(img).save(root / "images" / f"{k}.png")
+        m = np.zeros((48, 64), np.uint8)
+        m[10:30, 10:40] = 255
+        Image.fromarray(m).save(root / "masks" / f"{k}.png")
+    (root / "images" / "1.png").write_bytes(b"broken")
+    out = tmp_path / "o"
+    assert _run(cfg, "--datasets", f"folder:{root}", "--noi", "--input-types", "point",
+                "--max-interactions", "3", "--output", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 3 samples skipped" in printed and "1.png" in printed
+    res = json.loads((out / "results.json").read_text())["predictors"]["grabcut"]
+    (ds,) = res.values()
+    assert ds["objects"] == 2 and len(ds["skipped"]) == 1
+
+
+def test_datasets_stats(cfg, capsys):
+    require_data("DAVIS")
+    assert main(["--config", str(cfg.source), "datasets", "stats", "DAVIS", "GrabCut"]) == 0
+    out = capsys.readouterr().out
+    assert "345" in out and "0.41" in out and "50" in out
+
+
+def test_unknown_dataset_and_bad_types(cfg, capsys):
+    assert _run(cfg, "--datasets", "Nope") == 2
+    assert "unknown evaluation dataset 'Nope'" in capsys.readouterr().err
+    assert _run(cfg, "--input-types", "tap") == 2
+    assert "unknown input type 'tap'" in capsys.readouterr().err
