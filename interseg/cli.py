@@ -65,6 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--output", type=Path, help="results folder (default: EXPS_PATH/evaluation/<name>)")
     ev.add_argument("--vis-preds", action="store_true", help="save final predictions over the images")
 
+    pr = sub.add_parser("predict", help="segment one image from given interactions")
+    pr.add_argument("image", type=Path)
+    _add_predictor_args(pr)
+    pr.add_argument("--click", action="append", default=[], metavar="X,Y[,neg]",
+                    help="a click at pixel (X, Y); add ',neg' for a negative click (repeatable, in order)")
+    pr.add_argument("--contour", action="append", default=[], type=Path, metavar="FILE.json",
+                    help="JSON: [[x, y], ...] or {\"points\": [[x, y], ...], \"positive\": true}")
+    pr.add_argument("--stroke", action="append", default=[], type=Path, metavar="FILE.json",
+                    help="JSON, as --contour")
+    pr.add_argument("-o", "--output", type=Path, required=True, help="mask PNG (0/255)")
+    pr.add_argument("--overlay", type=Path, help="also write the mask and interactions over the image")
+    pr.add_argument("--prob", type=Path, help="also write the probability map as 8-bit PNG")
+
+    mk = sub.add_parser("models", help="create, list and export models")
+    mk_sub = mk.add_subparsers(dest="models_command", required=True)
+    cr = mk_sub.add_parser("create", help="write an untrained checkpoint of an architecture")
+    cr.add_argument("--backbone", default="effnet_lite0")
+    cr.add_argument("--input-types", default="point,contour,stroke")
+    cr.add_argument("--imagenet", action="store_true", help="load ImageNet backbone weights")
+    cr.add_argument("--seed", type=int, default=0)
+    cr.add_argument("-o", "--output", type=Path, required=True)
+
+    ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
+    ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")
+    ex.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
+    ex.add_argument("-o", "--output", type=Path, required=True)
+
     ds = sub.add_parser("datasets", help="dataset utilities")
     ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
@@ -84,6 +111,18 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "datasets":
             from .commands.datasets import run
+
+            return run(args)
+        if args.command == "predict":
+            from .commands.predict import run
+
+            return run(args)
+        if args.command == "models":
+            from .commands.models import run
+
+            return run(args)
+        if args.command == "export-onnx":
+            from .commands.export_onnx import run
 
             return run(args)
     except IntersegError as e:

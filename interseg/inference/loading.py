@@ -1,20 +1,65 @@
-"""Loading a network predictor from a shipped model name or a checkpoint path."""
+"""Loading a network predictor from a checkpoint path or a model name.
+
+A name is looked up as ``INTERACTIVE_MODELS_PATH/<name>.safetensors`` and then among the models
+shipped in the package (``interseg/resources/models``).
+"""
 
 from __future__ import annotations
 
 import argparse
+from importlib import resources
+from pathlib import Path
 
 from ..config import Config
+from ..errors import CheckpointError
+from ..models.checkpoint import load_checkpoint, torch_device
 from .grabcut import GrabCutPredictor
+from .net_predictor import NetPredictor, PredictorOptions
 from .predictor import Predictor
+from .zoom_in import ZoomInParams
+
+SHIPPED_DIR = Path(str(resources.files("interseg") / "resources" / "models"))
+DEFAULT_MODEL = "interseg_lite0"
+
+
+def resolve_checkpoint(spec: str, cfg: Config | None) -> Path:
+    p = Path(spec)
+    if p.suffix or p.exists() or "/" in spec:
+        if not p.is_file():
+            raise CheckpointError(f"{spec}: checkpoint file not found")
+        return p
+    candidates = ([cfg.INTERACTIVE_MODELS_PATH / f"{spec}.safetensors"] if cfg else []) + [
+        SHIPPED_DIR / f"{spec}.safetensors"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    names = sorted(q.stem for q in SHIPPED_DIR.glob("*.safetensors")) if SHIPPED_DIR.is_dir() else []
+    raise CheckpointError(f"{spec}: no such model (looked in {', '.join(str(c.parent) for c in candidates)}; "
+                          f"shipped: {', '.join(names) or 'none'})")
+
+
+def options_from_args(args: argparse.Namespace) -> PredictorOptions:
+    fh, fw = getattr(args, "fixed_h", None), getattr(args, "fixed_w", None)
+    if (fh is None) != (fw is None):
+        raise CheckpointError("--fixed-h and --fixed-w must be given together")
+    zoom = ZoomInParams(enabled=not getattr(args, "no_zoom_in", False),
+                        target_size=getattr(args, "zoom_target", None) or 400)
+    # evaluate downscales the samples itself (--max-size); predict limits the network input with it
+    max_size = getattr(args, "max_size", None) if getattr(args, "command", "") != "evaluate" else None
+    return PredictorOptions(fixed_size=(fh, fw) if fh else None, max_size=max_size, zoom_in=zoom,
+                            flip=not getattr(args, "no_flip", False))
+
+
+def load_predictor(spec: str, cfg: Config | None, args: argparse.Namespace | None = None) -> NetPredictor:
+    path = resolve_checkpoint(spec, cfg)
+    device = torch_device(getattr(args, "cpu", False) if args else True)
+    net, meta = load_checkpoint(path, device)
+    opts = options_from_args(args) if args is not None else PredictorOptions()
+    return NetPredictor(net, meta.get("name", path.stem), opts, device)
 
 
 def default_predictor(cfg: Config, args: argparse.Namespace) -> Predictor:
-    """The default model; the GrabCut baseline while no trained model is shipped."""
+    """The default shipped model; the GrabCut baseline while none is shipped."""
+    if (SHIPPED_DIR / f"{DEFAULT_MODEL}.safetensors").is_file():
+        return load_predictor(DEFAULT_MODEL, cfg, args)
     return GrabCutPredictor()
-
-
-def load_predictor(spec: str, cfg: Config, args: argparse.Namespace) -> Predictor:
-    from ..errors import CheckpointError
-
-    raise CheckpointError(f"{spec}: network checkpoints are not supported yet")

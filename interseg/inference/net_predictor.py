@@ -1,0 +1,94 @@
+"""The network predictor (NoBRS): interactions + previous mask → probability map.
+
+Per step: choose the region (whole image or ZoomIn crop), resize it to the network input
+(``fixed_size`` stretches it to exactly h x w; otherwise the longest side is limited by
+``max_size``, or set to ZoomIn's target size on a crop; sides are padded to multiples of 32), encode
+the interactions at that resolution, run the network (averaged with its horizontal flip by
+default, logits averaged before the sigmoid), and paste the probabilities back at image size
+(zero outside a ZoomIn crop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..interactions.types import Interaction
+from ..models.inputs import build_maps, select_interactions
+from ..models.network import IntersegNet
+from .predictor import PredictorState
+from .zoom_in import ZoomInParams, zoom_roi
+
+
+@dataclass(frozen=True)
+class PredictorOptions:
+    fixed_size: tuple[int, int] | None = None   # (h, w)
+    max_size: int | None = None
+    zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
+    flip: bool = True
+
+
+def _round32(v: float) -> int:
+    return max(32, int(np.ceil(v / 32)) * 32)
+
+
+class NetPredictor:
+    def __init__(self, net: IntersegNet, name: str = "model", options: PredictorOptions | None = None,
+                 device: str = "cpu") -> None:
+        # channels-last runs the convolutions 2-3x faster on CPUs (oneDNN) and on tensor cores
+        self.net = net.to(device, memory_format=torch.channels_last).eval()
+        self.name = name
+        self.options = options or PredictorOptions()
+        self.device = device
+
+    def prepare(self, image: np.ndarray) -> PredictorState:
+        state = PredictorState(image)
+        t = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None].float() / 255.0
+        state.cache["image"] = self.net.normalize(t)
+        return state
+
+    def _net_size(self, h: int, w: int, zoomed: bool) -> tuple[int, int]:
+        o = self.options
+        if o.fixed_size is not None:
+            return o.fixed_size
+        scale = 1.0
+        if zoomed:
+            scale = o.zoom_in.target_size / max(h, w)
+        elif o.max_size is not None and max(h, w) > o.max_size:
+            scale = o.max_size / max(h, w)
+        return max(8, round(h * scale)), max(8, round(w * scale))
+
+    @torch.inference_mode()
+    def predict(self, state: PredictorState, interactions: Sequence[Interaction], prev_prob: np.ndarray) -> np.ndarray:
+        arch = self.net.arch
+        H, W = state.image.shape[:2]
+        roi = zoom_roi(self.options.zoom_in, interactions, prev_prob, state.roi)
+        state.roi = roi
+        x0, y0, x1, y1 = roi if roi is not None else (0, 0, W, H)
+        ch, cw = y1 - y0, x1 - x0
+        nh, nw = self._net_size(ch, cw, roi is not None)
+        ph, pw = (_round32(nh), _round32(nw)) if self.options.fixed_size is None else (nh, nw)
+        img = state.cache["image"][:, :, y0:y1, x0:x1]
+        img = F.interpolate(img, size=(nh, nw), mode="bilinear", align_corners=False)
+        prev = cv2.resize(prev_prob[y0:y1, x0:x1].astype(np.float32), (nw, nh), interpolation=cv2.INTER_LINEAR)
+        its = select_interactions(interactions, arch.input_types, arch.accumulate_multi_input)
+        maps = build_maps(its, prev, (nh, nw), arch.encoding, (nw / cw, nh / ch, x0, y0))
+        maps_t = torch.from_numpy(maps)[None].to(self.device)
+        if (ph, pw) != (nh, nw):
+            img = F.pad(img, (0, pw - nw, 0, ph - nh))
+            maps_t = F.pad(maps_t, (0, pw - nw, 0, ph - nh))
+        if self.options.flip:  # one batch of the image and its mirror
+            img, maps_t = torch.cat([img, img.flip(3)]), torch.cat([maps_t, maps_t.flip(3)])
+        cl = torch.channels_last
+        out = self.net(img.contiguous(memory_format=cl), maps_t.contiguous(memory_format=cl))["instances"]
+        logits = (out[:1] + out[1:].flip(3)) / 2 if self.options.flip else out
+        logits = logits[:, :, :nh, :nw]
+        prob = torch.sigmoid(F.interpolate(logits, size=(ch, cw), mode="bilinear", align_corners=False))
+        out = np.zeros((H, W), np.float32)
+        out[y0:y1, x0:x1] = prob[0, 0].float().cpu().numpy()
+        return out

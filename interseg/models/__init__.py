@@ -1,0 +1,1 @@
+"""Multi-input interactive segmentation networks (HRNet, Segformer/MiT, EfficientNet-Lite)."""

@@ -1,0 +1,88 @@
+"""The self-describing checkpoint: a safetensors file of weights whose metadata carries the
+architecture (:class:`ArchConfig`) and training metadata, so loading needs only the path.
+
+safetensors holds tensors and strings only, so loading can never execute code; pickled files
+(``.pth`` from other frameworks) are refused with an explanation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..errors import CheckpointError, ConfigError
+from ..schema import from_dict, to_dict
+from .network import ArchConfig, IntersegNet
+
+FORMAT = "interseg-checkpoint"
+VERSION = "1"
+
+
+def save_checkpoint(path: str | Path, net: IntersegNet, meta: dict | None = None) -> Path:
+    """Write weights + architecture + ``meta`` (JSON-serialisable) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    metadata = {"format": FORMAT, "version": VERSION, "arch": json.dumps(to_dict(net.arch)),
+                "meta": json.dumps(meta or {})}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata=metadata)
+    tmp.replace(path)
+    return path
+
+
+def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+        if head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+            raise CheckpointError(f"{path}: is a pickled PyTorch file; interseg loads only safetensors checkpoints, "
+                                  f"because unpickling can run arbitrary code") from None
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint (truncated or corrupt: {e})") from None
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: a safetensors file without interseg metadata (foreign weights?)")
+    if metadata.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')} is not supported")
+    try:
+        arch = from_dict(ArchConfig, json.loads(metadata["arch"]), f"{path}: arch")
+        meta = json.loads(metadata.get("meta", "{}"))
+    except (json.JSONDecodeError, KeyError) as e:
+        raise CheckpointError(f"{path}: damaged metadata ({e})") from None
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
+    return arch, meta
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[IntersegNet, dict]:
+    """(network in eval mode, metadata); any mismatch between weights and architecture is an error."""
+    arch, meta = read_metadata(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot read weights ({e})") from None
+    net = IntersegNet(arch)
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{path}: weights do not match the {arch.backbone} architecture "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {wrong[:3]})")
+    net.load_state_dict(state)
+    return net.to(device).eval(), meta
+
+
+def torch_device(cpu: bool = False) -> str:
+    return "cuda" if torch.cuda.is_available() and not cpu else "cpu"

@@ -1,0 +1,151 @@
+"""Networks, checkpoints and the predictor on a real GrabCut image."""
+
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from interseg.errors import CheckpointError
+from interseg.inference.loading import load_predictor
+from interseg.inference.net_predictor import NetPredictor, PredictorOptions
+from interseg.inference.session import Session
+from interseg.inference.zoom_in import ZoomInParams
+from interseg.interactions.users import SimulatedUser
+from interseg.models.checkpoint import load_checkpoint, save_checkpoint
+from interseg.models.efficientnet_lite import EfficientNetLite, pretrained_path
+from interseg.models.network import ArchConfig, IntersegNet, load_imagenet_weights
+
+ARCHS = ["effnet_lite0", "effnet_lite2", "mit_b0", "hrnet18s", "hrnet18"]
+
+
+@pytest.fixture(scope="module")
+def small_sample(grabcut_samples):
+    s = grabcut_samples[0].resized(160)
+    return s
+
+
+@pytest.mark.parametrize("backbone", ARCHS)
+def test_every_architecture_runs_each_input_type_and_round_trips(backbone, small_sample, tmp_path):
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig(backbone=backbone))
+    path = save_checkpoint(tmp_path / f"{backbone}.safetensors", net, {"name": backbone})
+    p1 = NetPredictor(net, backbone, PredictorOptions(zoom_in=ZoomInParams(enabled=False)))
+    p2 = load_predictor(str(path), None)
+    p2.options = p1.options
+    assert p2.net.arch == net.arch and p2.name == backbone
+    for kind in ("point", "contour", "stroke"):
+        s = small_sample
+        it = SimulatedUser(0).next(kind, s.gt, np.zeros_like(s.gt), s.ignore)
+        assert it.kind == kind
+        a = Session(s.image, p1).add(it).prob
+        b = Session(s.image, p2).add(it).prob
+        assert a.shape == s.gt.shape and np.isfinite(a).all()
+        assert np.array_equal(a, b)  # identical outputs after the round trip
+
+
+def test_pickled_checkpoint_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    p = tmp_path / "evil.pth"
+    with p.open("wb") as f:
+        pickle.dump({"state_dict": Evil()}, f)
+    with pytest.raises(CheckpointError, match="pickled.*arbitrary code"):
+        load_checkpoint(p)
+    torch.save({"a": torch.zeros(2)}, tmp_path / "t.pth")
+    with pytest.raises(CheckpointError, match="pickled"):
+        load_checkpoint(tmp_path / "t.pth")
+
+
+def test_truncated_foreign_and_tampered_checkpoints(tmp_path):
+    net = IntersegNet(ArchConfig("mit_b0"))
+    good = save_checkpoint(tmp_path / "m.safetensors", net)
+    data = good.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cut.safetensors"):
+        load_checkpoint(tmp_path / "cut.safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(3)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(CheckpointError, match="without interseg metadata"):
+        load_checkpoint(tmp_path / "foreign.safetensors")
+    sd = {k: v for k, v in net.state_dict().items() if "head.cls" not in k}
+    meta = {"format": "interseg-checkpoint", "version": "1",
+            "arch": '{"backbone": "mit_b0"}', "meta": "{}"}
+    save_file(sd, str(tmp_path / "tampered.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(tmp_path / "tampered.safetensors")
+    meta["arch"] = '{"backbone": "resnet50"}'
+    save_file(sd, str(tmp_path / "arch.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError, match="unknown backbone"):
+        load_checkpoint(tmp_path / "arch.safetensors")
+
+
+@pytest.mark.parametrize("options", [
+    PredictorOptions(zoom_in=ZoomInParams(enabled=True, target_size=96, min_crop=40)),
+    PredictorOptions(fixed_size=(64, 96), zoom_in=ZoomInParams(enabled=False)),
+    PredictorOptions(max_size=100, zoom_in=ZoomInParams(enabled=False)),
+    PredictorOptions(fixed_size=(64, 64), zoom_in=ZoomInParams(enabled=True, target_size=64, min_crop=32), flip=False),
+])
+def test_output_always_at_image_size(options, grabcut_samples):
+    s = grabcut_samples[2]
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=32))
+    session = Session(s.image, NetPredictor(net, "m", options))
+    user = SimulatedUser(0)
+    for kind in ("point", "point", "contour", "stroke"):
+        r = session.add(user.next(kind, s.gt, session.mask, s.ignore, session.interactions))
+        assert r.prob.shape == s.gt.shape and r.mask.shape == s.gt.shape
+    if options.zoom_in.enabled:
+        x0, y0, x1, y1 = session.state.roi
+        assert 0 <= x0 < x1 <= s.gt.shape[1] and 0 <= y0 < y1 <= s.gt.shape[0]
+        outside = np.ones_like(s.gt)
+        outside[y0:y1, x0:x1] = False
+        assert (session.prob[outside] == 0).all()  # ZoomIn: zero outside the crop
+
+
+def test_zoom_in_skips_first_click_only():
+    from interseg.inference.zoom_in import zoom_roi
+    from interseg.interactions.types import Click, Contour
+
+    p = ZoomInParams()
+    prev = np.zeros((600, 800), np.float32)
+    assert zoom_roi(p, [Click(100, 100)], prev, None) is None
+    roi = zoom_roi(p, [Click(100, 100), Click(120, 110)], prev, None)
+    assert roi is not None and roi[2] - roi[0] >= 200
+    assert zoom_roi(p, [Contour.from_points([[10, 10], [300, 10], [300, 200]])], prev, None) is not None
+
+
+def _imagenet_top(variant, image_path, size):
+    m = EfficientNetLite(variant)
+    m.load_state_dict(torch.load(pretrained_path(variant), weights_only=True))
+    m.eval()
+    img = cv2.imread(str(image_path))[:, :, ::-1]
+    img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    x = torch.from_numpy((img - 0.498) / 0.502).permute(2, 0, 1)[None].float()
+    with torch.no_grad():
+        p = m.classify(x).softmax(1)[0]
+    return int(p.argmax()), float(p.max())
+
+
+@pytest.mark.parametrize("variant,size", [("lite0", 224), ("lite2", 260)])
+def test_pretrained_efficientnet_really_classifies(variant, size):
+    from interseg.data.registry import SAMPLE_DIR
+
+    cls, prob = _imagenet_top(variant, SAMPLE_DIR / "img" / "elephant00_000000183648.jpg", size)
+    assert cls in (101, 385, 386), cls   # tusker / Indian / African elephant
+    assert prob > 0.3
+    cls, _ = _imagenet_top(variant, SAMPLE_DIR / "img" / "bear00_000000243075.jpg", size)
+    assert cls in (294, 295, 296, 297), cls  # the bears
+
+
+def test_imagenet_loading_reports_keys():
+    net = IntersegNet(ArchConfig("effnet_lite0"))
+    before = net.backbone._conv_stem.weight.clone()
+    report = load_imagenet_weights(net)
+    assert report["missing"] == [] and report["unexpected"] == []
+    assert not torch.equal(before, net.backbone._conv_stem.weight)
+    with pytest.raises(CheckpointError, match="no ImageNet weights path"):
+        load_imagenet_weights(IntersegNet(ArchConfig("mit_b0")))
