@@ -92,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
     ex.add_argument("-o", "--output", type=Path, required=True)
 
+    tr = sub.add_parser("train", help="train a model from a recipe (configs/*.yaml)")
+    tr.add_argument("recipe", type=Path)
+    tr.add_argument("--gpus", help="comma-separated GPU ids; several start one process each (DDP)")
+    tr.add_argument("--cpu", action="store_true", help="train on the CPU")
+    tr.add_argument("--nprocs", type=int, default=1, help="CPU processes for data-parallel training (gloo)")
+    tr.add_argument("--workers", type=int, default=2, help="data loader worker processes")
+    tr.add_argument("--exp-name", default="exp")
+    tr.add_argument("--resume", type=Path, help="experiment folder (or its checkpoint) to continue")
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--epoch-len", type=int, help="samples per epoch")
+    tr.add_argument("--max-iters", type=int, help=argparse.SUPPRESS)
+
     ds = sub.add_parser("datasets", help="dataset utilities")
     ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
@@ -111,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "datasets":
             from .commands.datasets import run
+
+            return run(args)
+        if args.command == "train":
+            from .commands.train import run
 
             return run(args)
         if args.command == "predict":

@@ -23,6 +23,15 @@ from .predictor import Predictor, PredictorState
 DEFAULT_THRESHOLD = 0.49
 
 
+def active_interactions(interactions: list[Interaction], keep_all: bool) -> list[Interaction]:
+    """What the model sees: everything (``keep_all``), or all clicks plus the last step's contour/stroke."""
+    if keep_all or not interactions:
+        return list(interactions)
+    clicks = [i for i in interactions if isinstance(i, Click)]
+    last = interactions[-1]
+    return clicks + ([] if isinstance(last, Click) else [last])
+
+
 @dataclass
 class StepResult:
     prob: np.ndarray
@@ -80,12 +89,7 @@ class Session:
 
     def active_interactions(self, interactions: list[Interaction] | None = None) -> list[Interaction]:
         """What the model sees, by the ``keep_all`` policy."""
-        its = self.interactions if interactions is None else interactions
-        if self.keep_all or not its:
-            return list(its)
-        clicks = [i for i in its if isinstance(i, Click)]
-        last = its[-1]
-        return clicks + ([] if isinstance(last, Click) else [last])
+        return active_interactions(self.interactions if interactions is None else interactions, self.keep_all)
 
     # -- interactions -------------------------------------------------------------------------
     def add(self, interaction: Interaction) -> StepResult:

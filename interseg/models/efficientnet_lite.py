@@ -49,7 +49,7 @@ class MBConv(nn.Module):
 class EfficientNetLite(nn.Module):
     """Returns the features at strides 4, 8, 16 and 32 (``out_channels``); ``classify`` gives logits."""
 
-    def __init__(self, variant: str = "lite0") -> None:
+    def __init__(self, variant: str = "lite0", classifier: bool = True) -> None:
         super().__init__()
         width, depth = VARIANTS[variant]
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
@@ -65,9 +65,10 @@ class EfficientNetLite(nn.Module):
             self.stage_ends.append(len(blocks) - 1)
             channels.append(cout)
         self._blocks = nn.ModuleList(blocks)
-        self._conv_head = nn.Conv2d(channels[-1], 1280, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(1280, eps=1e-3, momentum=0.01)
-        self._fc = nn.Linear(1280, 1000)
+        if classifier:  # ImageNet head: not needed for segmentation
+            self._conv_head = nn.Conv2d(channels[-1], 1280, 1, bias=False)
+            self._bn1 = nn.BatchNorm2d(1280, eps=1e-3, momentum=0.01)
+            self._fc = nn.Linear(1280, 1000)
         self.act = nn.ReLU6(inplace=True)
         # features after stages 2 (s4), 3 (s8), 5 (s16), 7 (s32)
         self.taps = [self.stage_ends[1], self.stage_ends[2], self.stage_ends[4], self.stage_ends[6]]

@@ -100,7 +100,7 @@ class IntersegNet(nn.Module):
             self.aux = nn.Conv2d(self.backbone.out_channels[2], 1, 1) if arch.with_aux_head else None
             mean, std = IMAGENET_MEAN, IMAGENET_STD
         else:
-            self.backbone = EfficientNetLite(b.split("_")[1])
+            self.backbone = EfficientNetLite(b.split("_")[1], classifier=False)
             self.maps_fusion = _fusion(32, 2)
             self.head = FPNDecoder(self.backbone.out_channels, arch.decoder_width)
             self.aux = nn.Conv2d(self.backbone.out_channels[2], 1, 1) if arch.with_aux_head else None

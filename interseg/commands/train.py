@@ -1,0 +1,68 @@
+"""``interseg train RECIPE.yaml [--gpus 0,1 | --cpu] [--nprocs N] [--workers N] [--exp-name NAME]
+[--resume PATH] [--batch-size N] [--epochs N]``
+
+Several GPUs (``--gpus 0,1``) or ``--nprocs N`` CPU processes start one process each on PyTorch's
+distributed engine (NCCL on GPUs, gloo on CPUs); ``torchrun --nproc_per_node N -m interseg train …``
+works as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+import torch
+
+from ..config import load_config
+from ..errors import ConfigError
+from ..training.recipe import load_recipe
+from ..training.trainer import Trainer, TrainOptions, setup_distributed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, devices: list[str], args: argparse.Namespace) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    if devices[rank].startswith("cuda"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices[rank].split(":")[1]
+        devices = ["cuda:0"] * world
+    if not devices[rank].startswith("cuda"):
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    _train(args, devices[rank])
+
+
+def _train(args: argparse.Namespace, device: str) -> None:
+    cfg = load_config(args.config)
+    recipe = load_recipe(args.recipe)
+    if args.batch_size:
+        recipe.MODEL.BATCH_SIZE = args.batch_size
+    if args.epochs:
+        recipe.TRAIN.EPOCHS = args.epochs
+    if args.epoch_len:
+        recipe.TRAIN.EPOCH_LEN = args.epoch_len
+    rank, world, device = setup_distributed(device)
+    opts = TrainOptions(exp_name=args.exp_name, resume=args.resume, workers=args.workers, device=device,
+                        max_iters=args.max_iters)
+    exp = Trainer(recipe, cfg, opts, rank, world).run()
+    if rank == 0:
+        print(f"training finished: {exp}")
+
+
+def run(args: argparse.Namespace) -> int:
+    gpus = [g for g in (args.gpus or "").split(",") if g.strip()]
+    if gpus and (args.cpu or not torch.cuda.is_available()):
+        if not args.cpu:
+            raise ConfigError(f"--gpus {args.gpus}: no CUDA device is available (use --cpu)")
+        gpus = []
+    devices = [f"cuda:{g}" for g in gpus] or ["cpu"] * max(1, args.nprocs)
+    if len(devices) > 1 and "WORLD_SIZE" not in os.environ:
+        torch.multiprocessing.spawn(_worker, args=(len(devices), _free_port(), devices, args), nprocs=len(devices))
+        return 0
+    _train(args, devices[0])
+    return 0

@@ -1,0 +1,1 @@
+"""Training: recipes, augmentation, interaction sampling, losses, schedules and the trainer."""

