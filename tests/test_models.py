@@ -150,3 +150,40 @@ def test_imagenet_loading_reports_keys():
     assert not torch.equal(before, net.backbone._conv_stem.weight)
     with pytest.raises(CheckpointError, match="no ImageNet weights path"):
         load_imagenet_weights(IntersegNet(ArchConfig("mit_b0")))
+
+
+@pytest.mark.parametrize("backbone", ["effnet_lite0", "mit_b0", "hrnet18s"])
+def test_onnx_export_matches_torch(backbone, tmp_path):
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig(backbone))
+    ckpt = save_checkpoint(tmp_path / "m.safetensors", net)
+    from interseg.cli import main
+
+    assert main(["export-onnx", "--checkpoint", str(ckpt), "--size", "96", "128", "-o", str(tmp_path / "m.onnx")]) == 0
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    assert [i.shape for i in sess.get_inputs()] == [[1, 3, 96, 128], [1, 7, 96, 128]]
+
+
+def test_predict_command(tmp_path, grabcut_samples):
+    import json
+
+    from interseg.cli import main
+    from interseg.data.image_io import load_label_map
+
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
+    ckpt = save_checkpoint(tmp_path / "m.safetensors", net)
+    img = tmp_path / "img.png"
+    cv2.imwrite(str(img), grabcut_samples[0].image[:, :, ::-1])
+    (tmp_path / "s.json").write_text(json.dumps({"points": [[10, 10], [40, 30]], "positive": False}))
+    (tmp_path / "c.json").write_text(json.dumps([[50, 50], [150, 50], [150, 150]]))
+    out = tmp_path / "mask.png"
+    assert main(["predict", str(img), "--checkpoint", str(ckpt), "--click", "100,120", "--click", "5,5,neg",
+                 "--stroke", str(tmp_path / "s.json"), "--contour", str(tmp_path / "c.json"), "-o", str(out),
+                 "--overlay", str(tmp_path / "ov.png")]) == 0
+    mask = load_label_map(out)
+    assert mask.shape == grabcut_samples[0].gt.shape and set(np.unique(mask)) <= {0, 255}
+    assert (tmp_path / "ov.png").stat().st_size > 0
+    assert main(["predict", str(img), "--checkpoint", str(ckpt), "--click", "9999,1", "-o", str(out)]) == 2
+    assert main(["predict", str(img), "--checkpoint", str(ckpt), "--click", "1;2", "-o", str(out)]) == 2

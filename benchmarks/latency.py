@@ -1,0 +1,81 @@
+"""Per-interaction latency of every architecture at 448x448 on this machine.
+
+For each architecture: milliseconds per interaction (median of --reps runs after warm-up) of
+  * torch eager, one forward (batch 1, channels-last), as the predictor runs without flip averaging;
+  * torch eager with horizontal-flip averaging (batch 2, the predictor's default);
+  * ONNX Runtime (CPU), batch 1, from `interseg export-onnx`, whose logits are checked against torch.
+Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from interseg.models.network import ArchConfig, IntersegNet
+from interseg.models.onnx_export import export_onnx
+
+DEFAULT = "effnet_lite0,effnet_lite2,mit_b0,mit_b1,hrnet18s,hrnet18,mit_b4"
+
+
+def median_ms(fn, reps: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float, float, float, float]:
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig(arch)).eval()
+    params = sum(p.numel() for p in net.parameters()) / 1e6
+    x1, m1 = torch.randn(1, 3, s, s), torch.zeros(1, 7, s, s)
+    feed = {"image": x1.numpy(), "maps": m1.numpy()}
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.onnx"
+        diff = export_onnx(net, path, (s, s))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        onnx_ms = median_ms(lambda: sess.run(None, feed), reps)
+    cl = torch.channels_last
+    net = net.to(memory_format=cl)
+    one = (x1.contiguous(memory_format=cl), m1.contiguous(memory_format=cl))
+    two = (torch.cat([x1, x1]).contiguous(memory_format=cl), torch.cat([m1, m1]).contiguous(memory_format=cl))
+    with torch.inference_mode():
+        eager = median_ms(lambda: net(*one), reps)
+        flip = median_ms(lambda: net(*two), reps)
+    return params, eager, flip, onnx_ms, diff
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--archs", default=DEFAULT)
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--size", type=int, default=448)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    import onnxruntime as ort
+
+    s = args.size
+    print(f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, onnxruntime {ort.__version__}")
+    print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'onnx ms':>8} "
+          f"{'onnx max|diff|':>15}")
+    for arch in args.archs.split(","):
+        params, eager, flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
+        print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""``interseg export-onnx --checkpoint NAME|PATH -o model.onnx [--size H W]``"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import load_config
+from ..errors import CheckpointError
+from ..inference.loading import resolve_checkpoint
+from ..models.checkpoint import load_checkpoint
+from ..models.onnx_export import export_onnx
+
+TOLERANCE = 1e-3
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    net, _ = load_checkpoint(resolve_checkpoint(args.checkpoint, cfg))
+    try:
+        diff = export_onnx(net, args.output, tuple(args.size))
+    except ImportError as e:
+        raise CheckpointError(f"ONNX export needs the 'onnx' extra: pip install 'interseg[onnx]' ({e})") from None
+    status = "OK" if diff <= TOLERANCE else "MISMATCH"
+    print(f"wrote {args.output} ({net.arch.backbone}, input {args.size[0]}x{args.size[1]}); "
+          f"max |logit difference| vs PyTorch = {diff:.2e} ({status}, tolerance {TOLERANCE})")
+    return 0 if diff <= TOLERANCE else 1
