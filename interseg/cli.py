@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epoch-len", type=int, help="samples per epoch")
     tr.add_argument("--max-iters", type=int, help=argparse.SUPPRESS)
 
+    dm = sub.add_parser("demo", help="the annotation GUI")
+    dm.add_argument("path", nargs="?", type=Path, help="image or folder of images to open")
+    _add_predictor_args(dm)
+    dm.add_argument("--baseline", choices=["grabcut"], action="append", default=[],
+                    help="use the GrabCut baseline instead of a network")
+    dm.add_argument("--output", type=Path, help="folder for annotations (default: next to each image)")
+
     ds = sub.add_parser("datasets", help="dataset utilities")
     ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
@@ -128,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "train":
             from .commands.train import run
+
+            return run(args)
+        if args.command == "demo":
+            from .commands.demo import run
 
             return run(args)
         if args.command == "predict":

@@ -1,0 +1,1 @@
+"""The annotation demo: a headless controller and the Tk view over it."""

@@ -1,0 +1,108 @@
+"""Saving and restoring annotations of one image.
+
+Files, in the output folder (by default the image's folder), for ``<stem>`` the image's file name
+without extension:
+
+* ``<stem>.ids.png`` — instance-ID map: 0 background, 1, 2, 3 … the objects in the order they were
+  finished (8-bit, or 16-bit with more than 255 objects). The values are small, so the file looks
+  black in an image viewer; open it with any tool that reads the numbers (e.g. NumPy/PIL).
+* ``<stem>.coco.json`` — COCO instance annotations: ``segmentation`` as compressed RLE (exact, holes
+  included), plus ``polygons``: a list of ``{"exterior": [x, y, ...], "holes": [[x, y, ...], ...]}``.
+* ``<stem>.interseg.json`` — the interactions that produced each object (for auditing/re-running).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from ..data.image_io import load_label_map
+from ..errors import DataError
+from ..interactions.types import interaction_from_dict, interaction_to_dict
+
+
+def annotation_paths(image_path: Path, out_dir: Path | None) -> dict[str, Path]:
+    folder = out_dir or image_path.parent
+    stem = image_path.stem
+    return {"ids": folder / f"{stem}.ids.png", "coco": folder / f"{stem}.coco.json",
+            "interactions": folder / f"{stem}.interseg.json"}
+
+
+def polygons_with_holes(mask: np.ndarray) -> list[dict]:
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[dict] = []
+    if hierarchy is None:
+        return out
+    hierarchy = hierarchy[0]
+    for i, c in enumerate(contours):
+        if hierarchy[i][3] != -1:
+            continue  # a hole: attached to its parent below
+        holes = []
+        j = hierarchy[i][2]
+        while j != -1:
+            holes.append(contours[j].reshape(-1).astype(float).tolist())
+            j = hierarchy[j][0]
+        out.append({"exterior": c.reshape(-1).astype(float).tolist(), "holes": holes})
+    return out
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.ndarray],
+                     interactions: list[list], out_dir: Path | None = None) -> dict[str, Path]:
+    paths = annotation_paths(image_path, out_dir)
+    paths["ids"].parent.mkdir(parents=True, exist_ok=True)
+    ids = np.zeros(shape, np.uint16 if len(masks) > 255 else np.uint8)
+    for k, m in enumerate(masks, start=1):
+        ids[m & (ids == 0)] = k
+    tmp = paths["ids"].with_name(paths["ids"].name + ".tmp.png")
+    Image.fromarray(ids).save(tmp)
+    tmp.replace(paths["ids"])
+    h, w = shape
+    anns = []
+    for k, m in enumerate(masks, start=1):
+        rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+        ys, xs = np.nonzero(m)
+        bbox = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] if len(ys) \
+            else [0, 0, 0, 0]
+        anns.append({"id": k, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": int(m.sum()), "bbox": bbox,
+                     "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")},
+                     "polygons": polygons_with_holes(m)})
+    coco = {"images": [{"id": 1, "file_name": image_path.name, "height": h, "width": w}],
+            "annotations": anns, "categories": [{"id": 1, "name": "object"}]}
+    _write_atomic(paths["coco"], json.dumps(coco).encode())
+    record = {"image": image_path.name,
+              "objects": [[interaction_to_dict(i) for i in its] for its in interactions]}
+    _write_atomic(paths["interactions"], json.dumps(record).encode())
+    return paths
+
+
+def load_annotations(image_path: Path, shape: tuple[int, int], out_dir: Path | None = None
+                     ) -> tuple[list[np.ndarray], list[list]]:
+    """Objects saved earlier for this image (empty lists if none)."""
+    paths = annotation_paths(image_path, out_dir)
+    if not paths["ids"].is_file():
+        return [], []
+    ids = load_label_map(paths["ids"])
+    if ids.shape != shape:
+        raise DataError(f"{paths['ids']}: saved annotation is {ids.shape[1]}x{ids.shape[0]} but the image is "
+                        f"{shape[1]}x{shape[0]}")
+    masks = [ids == k for k in range(1, int(ids.max()) + 1)]
+    its: list[list] = [[] for _ in masks]
+    if paths["interactions"].is_file():
+        try:
+            rec = json.loads(paths["interactions"].read_text())
+            its = [[interaction_from_dict(d) for d in obj] for obj in rec["objects"]][: len(masks)]
+            its += [[] for _ in range(len(masks) - len(its))]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            pass  # the masks are what matters
+    return masks, its

@@ -1,0 +1,188 @@
+"""The Tk view of the annotation demo: widgets and bindings only; every action calls the controller.
+
+Mouse: left = positive, right = negative (click, or press-drag-release to draw a contour/stroke);
+wheel = zoom the view; middle-drag = pan. Keys: space = finish object, Ctrl+Z / Ctrl+Y = undo /
+redo, Ctrl+S = save, Left / Right = previous / next image, Escape = reset object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tkinter as tk
+from pathlib import Path
+from tkinter import filedialog, ttk
+
+import cv2
+from PIL import Image, ImageTk
+
+from ..errors import IntersegError
+from .controller import AnnotationController
+
+
+class DemoApp:
+    def __init__(self, root: tk.Tk, controller: AnnotationController) -> None:
+        self.root = root
+        self.c = controller
+        self.c.on_change = self.refresh
+        root.title("interseg — interactive segmentation")
+        root.geometry("1120x760")
+        self._photo = None
+        self._pan_start: tuple[int, int] | None = None
+
+        main = ttk.Frame(root)
+        main.pack(fill=tk.BOTH, expand=True)
+        self.canvas = tk.Canvas(main, bg="#202020", highlightthickness=0, cursor="crosshair")
+        self.canvas.pack(side=tk.LEFT, fill=tk.BOTH, expand=True)
+        panel = ttk.Frame(main, padding=8, width=260)
+        panel.pack(side=tk.RIGHT, fill=tk.Y)
+        self.status = ttk.Label(root, text=self.c.status, anchor="w", relief=tk.SUNKEN, padding=3)
+        self.status.pack(side=tk.BOTTOM, fill=tk.X)
+        self._build_panel(panel)
+        self._bind()
+        self.refresh()
+
+    # -- widgets ---------------------------------------------------------------------------------
+    def _build_panel(self, panel: ttk.Frame) -> None:
+        box = ttk.LabelFrame(panel, text="Interaction type", padding=6)
+        box.pack(fill=tk.X)
+        self.kind = tk.StringVar(value=self.c.kind)
+        for label, value in (("Click", "point"), ("Contour", "contour"), ("Stroke", "stroke")):
+            ttk.Radiobutton(box, text=label, value=value, variable=self.kind,
+                            command=lambda: self.c.set_kind(self.kind.get())).pack(side=tk.LEFT, padx=2)
+
+        zbox = ttk.LabelFrame(panel, text="ZoomIn", padding=6)
+        zbox.pack(fill=tk.X, pady=6)
+        z = self.c.zoom_in_settings()
+        self.zoom_on = tk.BooleanVar(value=bool(z and z.enabled))
+        ttk.Checkbutton(zbox, text="enabled", variable=self.zoom_on,
+                        command=lambda: self.c.set_zoom_in(enabled=self.zoom_on.get())).grid(row=0, column=0,
+                                                                                             sticky="w")
+        self.zoom_vars = {}
+        for row, (label, key, lo, hi, inc, default) in enumerate((
+                ("Skip interactions", "skip_clicks", 0, 10, 1, z.skip_clicks if z else 1),
+                ("Target size", "target_size", 100, 1200, 20, z.target_size if z else 400),
+                ("Expand ratio", "expand_ratio", 1.0, 3.0, 0.1, z.expand_ratio if z else 1.4)), start=1):
+            ttk.Label(zbox, text=label).grid(row=row, column=0, sticky="w")
+            var = tk.DoubleVar(value=default) if key == "expand_ratio" else tk.IntVar(value=default)
+            self.zoom_vars[key] = var
+            ttk.Spinbox(zbox, from_=lo, to=hi, increment=inc, textvariable=var, width=6,
+                        command=lambda k=key: self._zoom_changed(k)).grid(row=row, column=1, sticky="e")
+
+        sbox = ttk.LabelFrame(panel, text="Visualisation", padding=6)
+        sbox.pack(fill=tk.X)
+        self.sliders = {}
+        for label, lo, hi, value, setter in (
+                ("Prediction threshold", 0.01, 0.99, self.c.threshold, self.c.set_threshold),
+                ("Alpha blending", 0.0, 1.0, self.c.alpha, self.c.set_alpha),
+                ("Click radius", 1, 20, self.c.click_radius, lambda v: self.c.set_click_radius(round(float(v)))),
+                ("Line width", 1, 20, self.c.line_width, lambda v: self.c.set_line_width(round(float(v))))):
+            ttk.Label(sbox, text=label).pack(anchor="w")
+            s = ttk.Scale(sbox, from_=lo, to=hi, value=value, command=lambda v, f=setter: f(float(v)))
+            s.pack(fill=tk.X)
+            self.sliders[label] = s
+
+        bbox = ttk.LabelFrame(panel, text="Actions", padding=6)
+        bbox.pack(fill=tk.X, pady=6)
+        buttons = (("Open image…", self._open_image), ("Open folder…", self._open_folder),
+                   ("◀ Previous", self.c.prev_image), ("Next ▶", self.c.next_image),
+                   ("Load mask to refine…", self._load_mask), ("Save (Ctrl+S)", self.c.save),
+                   ("Undo (Ctrl+Z)", self.c.undo), ("Redo (Ctrl+Y)", self.c.redo),
+                   ("Reset object (Esc)", self.c.reset_object), ("Finish object (Space)", self.c.finish_object))
+        for i, (label, fn) in enumerate(buttons):
+            ttk.Button(bbox, text=label, command=lambda f=fn: self._safe(f)).grid(row=i // 2, column=i % 2,
+                                                                                    sticky="ew", padx=1, pady=1)
+
+    def _bind(self) -> None:
+        cv = self.canvas
+        for button, positive in (("1", True), ("3", False)):
+            cv.bind(f"<ButtonPress-{button}>", lambda e, p=positive: self._safe(lambda: self.c.press(
+                *self.c.view_to_image(e.x, e.y), p)))
+            cv.bind(f"<B{button}-Motion>", lambda e: self.c.drag(*self.c.view_to_image(e.x, e.y)))
+            cv.bind(f"<ButtonRelease-{button}>", lambda e: self._safe(lambda: self.c.release(
+                *self.c.view_to_image(e.x, e.y))))
+        cv.bind("<ButtonPress-2>", lambda e: setattr(self, "_pan_start", (e.x, e.y)))
+        cv.bind("<B2-Motion>", self._pan)
+        cv.bind("<MouseWheel>", lambda e: self.c.zoom_view(1.2 if e.delta > 0 else 1 / 1.2, e.x, e.y))
+        cv.bind("<Button-4>", lambda e: self.c.zoom_view(1.2, e.x, e.y))
+        cv.bind("<Button-5>", lambda e: self.c.zoom_view(1 / 1.2, e.x, e.y))
+        r = self.root
+        r.bind("<space>", lambda e: self._safe(self.c.finish_object))
+        r.bind("<Control-z>", lambda e: self._safe(self.c.undo))
+        r.bind("<Control-y>", lambda e: self._safe(self.c.redo))
+        r.bind("<Control-s>", lambda e: self._safe(self.c.save))
+        r.bind("<Escape>", lambda e: self._safe(self.c.reset_object))
+        r.bind("<Left>", lambda e: self._safe(self.c.prev_image))
+        r.bind("<Right>", lambda e: self._safe(self.c.next_image))
+        r.protocol("WM_DELETE_WINDOW", self._close)
+
+    # -- callbacks -------------------------------------------------------------------------------
+    def _safe(self, fn) -> None:
+        try:
+            fn()
+        except IntersegError as e:
+            self.c.status = str(e)
+            self.refresh()
+
+    def _zoom_changed(self, key: str) -> None:
+        with contextlib.suppress(tk.TclError, ValueError):  # a half-typed number in the spinbox
+            self.c.set_zoom_in(**{key: self.zoom_vars[key].get()})
+
+    def _pan(self, e) -> None:
+        if self._pan_start is not None:
+            self.c.pan_view(e.x - self._pan_start[0], e.y - self._pan_start[1])
+            self._pan_start = (e.x, e.y)
+
+    def _open_image(self) -> None:
+        p = filedialog.askopenfilename(title="Open image")
+        if p:
+            self.c.open(p)
+            self._fit()
+
+    def _open_folder(self) -> None:
+        p = filedialog.askdirectory(title="Open folder")
+        if p:
+            self.c.open(p)
+            self._fit()
+
+    def _load_mask(self) -> None:
+        p = filedialog.askopenfilename(title="Mask to refine")
+        if p:
+            self.c.load_mask(p)
+
+    def _fit(self) -> None:
+        self.root.update_idletasks()
+        self.c.fit_view(max(self.canvas.winfo_width(), 200), max(self.canvas.winfo_height(), 200))
+
+    def _close(self) -> None:
+        self.c.autosave()
+        self.root.destroy()
+
+    def refresh(self) -> None:
+        self.status.configure(text=self.c.status)
+        img = self.c.render()
+        self.canvas.delete("all")
+        if img is None:
+            return
+        s = self.c.view_scale
+        ox, oy = self.c.view_offset
+        h, w = img.shape[:2]
+        vw, vh = max(self.canvas.winfo_width(), 1), max(self.canvas.winfo_height(), 1)
+        x0, y0 = max(0, int(ox)), max(0, int(oy))
+        x1, y1 = min(w, int(ox + vw / s) + 1), min(h, int(oy + vh / s) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return
+        crop = img[y0:y1, x0:x1]
+        size = (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST if s > 1 else cv2.INTER_AREA)
+        self._photo = ImageTk.PhotoImage(Image.fromarray(crop))
+        self.canvas.create_image(round((x0 - ox) * s), round((y0 - oy) * s), anchor="nw", image=self._photo)
+
+
+def run_demo(controller: AnnotationController, start: Path | None = None) -> None:
+    root = tk.Tk()
+    app = DemoApp(root, controller)
+    if start is not None:
+        root.update_idletasks()
+        controller.open(start)
+        root.after(50, app._fit)
+    root.mainloop()

@@ -1,0 +1,293 @@
+"""The demo's controller: all annotation logic, no Tk state, unit-tested headless.
+
+Every control of the GUI maps to one method here: mouse press/drag/release (positive with the left
+button, negative with the right), finish object (space), interaction type, ZoomIn settings, the
+threshold / alpha / click radius / line width sliders, undo/redo, reset object, open / next /
+previous image, load a mask to refine, save, view zoom and pan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..data.base import IMAGE_EXTS
+from ..data.image_io import load_image, load_label_map
+from ..errors import DataError, IntersegError
+from ..inference.predictor import Predictor
+from ..inference.session import DEFAULT_THRESHOLD, FinishedObject, Session
+from ..interactions.encoding import draw_polyline
+from ..interactions.types import INTERACTION_TYPES, Contour, InteractionType, Stroke
+from ..visualize import blend_masks, draw_interactions, object_color
+from .annotations import load_annotations, save_annotations
+
+
+class AnnotationController:
+    def __init__(self, predictor: Predictor, output_dir: Path | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.predictor = predictor
+        self.output_dir = output_dir
+        self.on_change = on_change or (lambda: None)
+        self.images: list[Path] = []
+        self.index = -1
+        self.image_path: Path | None = None
+        self.session: Session | None = None
+        self.kind: InteractionType = "point"
+        self.alpha = 0.5
+        self.click_radius = 5
+        self.line_width = 3
+        self.threshold = DEFAULT_THRESHOLD
+        self.status = "open an image (File → Open)"
+        self.view_scale = 1.0
+        self.view_offset = (0.0, 0.0)  # image coordinates of the view's top-left corner
+        self._drawing: list[tuple[float, float]] | None = None
+        self._drawing_positive = True
+
+    # -- images --------------------------------------------------------------------------------
+    def open(self, path: str | Path) -> bool:
+        """Open an image, or a folder (its first readable image; next/previous walk the folder)."""
+        path = Path(path)
+        if path.is_dir():
+            self.images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS
+                                 and not p.name.endswith(".ids.png"))
+            if not self.images:
+                self.status = f"{path}: no images"
+                self.on_change()
+                return False
+            return self._go(0, +1)
+        folder = path.parent
+        self.images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS
+                             and not p.name.endswith(".ids.png")) if folder.is_dir() else [path]
+        if path not in self.images:
+            self.images.append(path)
+        i = self.images.index(path)
+        skipped: list[str] = []
+        return self._go(i, +1, skipped) or self._go(i - 1, -1, skipped)
+
+    def next_image(self) -> bool:
+        return self._go(self.index + 1, +1) if self.index + 1 < len(self.images) else False
+
+    def prev_image(self) -> bool:
+        return self._go(self.index - 1, -1) if self.index > 0 else False
+
+    def _go(self, index: int, step: int, skipped: list[str] | None = None) -> bool:
+        """Load image ``index``; unreadable images are reported and skipped in direction ``step``."""
+        self.autosave()
+        skipped = [] if skipped is None else skipped
+        while 0 <= index < len(self.images):
+            path = self.images[index]
+            try:
+                image = load_image(path)
+            except DataError as e:
+                skipped.append(str(e))
+                index += step
+                continue
+            self.index, self.image_path = index, path
+            self.session = Session(image, self.predictor, self.threshold)
+            masks, its = load_annotations(path, image.shape[:2], self.output_dir)
+            self.session.objects = [FinishedObject(m, i) for m, i in zip(masks, its, strict=True)]
+            self.view_scale, self.view_offset = 1.0, (0.0, 0.0)
+            restored = f", {len(masks)} saved object(s) restored" if masks else ""
+            self.status = f"{path.name} ({index + 1}/{len(self.images)}){restored}" + (
+                f" — skipped unreadable: {'; '.join(skipped)}" if skipped else "")
+            self.on_change()
+            return True
+        self.status = "no readable image: " + "; ".join(skipped)
+        self.on_change()
+        return False
+
+    # -- interactions --------------------------------------------------------------------------
+    def _need_session(self) -> Session:
+        if self.session is None:
+            raise IntersegError("no image is open")
+        return self.session
+
+    def set_kind(self, kind: str) -> None:
+        if kind not in INTERACTION_TYPES:
+            raise ValueError(f"unknown interaction type {kind!r}")
+        self.kind = kind  # earlier interactions of other types stay
+        self.on_change()
+
+    def press(self, x: float, y: float, positive: bool) -> None:
+        s = self._need_session()
+        h, w = s.shape
+        x, y = float(np.clip(x, 0, w - 1)), float(np.clip(y, 0, h - 1))
+        if self.kind == "point":
+            self._apply(lambda: s.add_click(x, y, positive))
+        else:
+            self._drawing, self._drawing_positive = [(x, y)], positive
+            self.on_change()
+
+    def drag(self, x: float, y: float) -> None:
+        if self._drawing is not None and self.session is not None:
+            h, w = self.session.shape
+            self._drawing.append((float(np.clip(x, 0, w - 1)), float(np.clip(y, 0, h - 1))))
+            self.on_change()
+
+    def release(self, x: float, y: float) -> None:
+        if self._drawing is None:
+            return
+        self.drag(x, y)
+        pts, positive = self._drawing, self._drawing_positive
+        self._drawing = None
+        s = self._need_session()
+        if len(pts) < 3 and self.kind == "contour":
+            self.status = "contour too short: draw a closed outline"
+            self.on_change()
+            return
+        cls = Contour if self.kind == "contour" else Stroke
+        self._apply(lambda: s.add(cls.from_points(pts, positive)))
+
+    def _apply(self, step) -> None:
+        s = self._need_session()
+        s.threshold = self.threshold
+        try:
+            res = step()
+        except IntersegError as e:
+            self.status = str(e)
+        else:
+            self.status = (f"object {len(s.objects) + 1}: {len(s.interactions)} interaction(s), "
+                           f"{res.seconds * 1000:.0f} ms")
+        self.on_change()
+
+    def undo(self) -> None:
+        s = self._need_session()
+        if not s.undo() and s.objects:
+            last = s.objects.pop()  # nothing to undo in the current object: reopen the last finished one
+            s.start_from(last.mask)
+            self.status = "reopened the last finished object"
+        self.on_change()
+
+    def redo(self) -> None:
+        self._need_session().redo()
+        self.on_change()
+
+    def reset_object(self) -> None:
+        self._need_session().reset()
+        self.on_change()
+
+    def finish_object(self) -> bool:
+        s = self._need_session()
+        if not s.mask.any():
+            self.status = "the current object is empty: nothing to finish"
+            self.on_change()
+            return False
+        s.finish_object()
+        self.autosave()
+        self.status = f"object {len(s.objects)} finished and saved"
+        self.on_change()
+        return True
+
+    def load_mask(self, path: str | Path) -> None:
+        """Start the current object from an existing mask (any nonzero pixel is object)."""
+        s = self._need_session()
+        mask = load_label_map(path) > 0
+        s.start_from(mask)
+        self.status = f"refining {Path(path).name}"
+        self.on_change()
+
+    # -- settings ------------------------------------------------------------------------------
+    def set_threshold(self, t: float) -> None:
+        self.threshold = float(t)
+        if self.session is not None:
+            self.session.threshold = self.threshold
+        self.on_change()
+
+    def set_alpha(self, a: float) -> None:
+        self.alpha = float(a)
+        self.on_change()
+
+    def set_click_radius(self, r: int) -> None:
+        self.click_radius = int(r)
+        self.on_change()
+
+    def set_line_width(self, w: int) -> None:
+        self.line_width = int(w)
+        self.on_change()
+
+    def zoom_in_settings(self):
+        opts = getattr(self.predictor, "options", None)
+        return opts.zoom_in if opts is not None else None
+
+    def set_zoom_in(self, enabled: bool | None = None, skip_clicks: int | None = None,
+                    target_size: int | None = None, expand_ratio: float | None = None) -> None:
+        opts = getattr(self.predictor, "options", None)
+        if opts is None:
+            self.status = "ZoomIn applies to network models only"
+            self.on_change()
+            return
+        z = opts.zoom_in
+        z = dataclasses.replace(z, **{k: v for k, v in dict(enabled=enabled, skip_clicks=skip_clicks,
+                                                           target_size=target_size,
+                                                           expand_ratio=expand_ratio).items() if v is not None})
+        self.predictor.options = dataclasses.replace(opts, zoom_in=z)
+        self.on_change()
+
+    # -- files ---------------------------------------------------------------------------------
+    def autosave(self) -> dict | None:
+        s = self.session
+        if s is None or self.image_path is None or not s.objects:
+            return None
+        return save_annotations(self.image_path, s.shape, [o.mask for o in s.objects],
+                                [o.interactions for o in s.objects], self.output_dir)
+
+    def save(self) -> dict | None:
+        """Save finished objects (and the current one, if it has a mask, as the last object)."""
+        s = self._need_session()
+        masks = [o.mask for o in s.objects]
+        its = [o.interactions for o in s.objects]
+        if s.mask.any():
+            masks.append(s.mask)
+            its.append(s.interactions)
+        if not masks:
+            self.status = "nothing to save yet"
+            self.on_change()
+            return None
+        paths = save_annotations(self.image_path, s.shape, masks, its, self.output_dir)
+        self.status = f"saved {len(masks)} object(s) to {paths['ids'].name} and {paths['coco'].name}"
+        self.on_change()
+        return paths
+
+    # -- view ----------------------------------------------------------------------------------
+    def zoom_view(self, factor: float, cx: float, cy: float) -> None:
+        """Zoom the view by ``factor`` around view pixel (cx, cy)."""
+        ix, iy = self.view_to_image(cx, cy)
+        self.view_scale = float(np.clip(self.view_scale * factor, 0.1, 16))
+        self.view_offset = (ix - cx / self.view_scale, iy - cy / self.view_scale)
+        self.on_change()
+
+    def pan_view(self, dx: float, dy: float) -> None:
+        """Move the view by (dx, dy) view pixels."""
+        ox, oy = self.view_offset
+        self.view_offset = (ox - dx / self.view_scale, oy - dy / self.view_scale)
+        self.on_change()
+
+    def fit_view(self, width: int, height: int) -> None:
+        if self.session is None:
+            return
+        h, w = self.session.shape
+        self.view_scale = min(width / w, height / h, 1.0)
+        self.view_offset = (0.0, 0.0)
+        self.on_change()
+
+    def view_to_image(self, vx: float, vy: float) -> tuple[float, float]:
+        return self.view_offset[0] + vx / self.view_scale, self.view_offset[1] + vy / self.view_scale
+
+    # -- rendering -----------------------------------------------------------------------------
+    def render(self) -> np.ndarray | None:
+        """The picture at image resolution: finished objects in their colours, the current object,
+        its interactions and the line being drawn."""
+        s = self.session
+        if s is None:
+            return None
+        masks = [o.mask for o in s.objects] + [s.mask]
+        colors = [object_color(i) for i in range(len(masks))]
+        out = blend_masks(s.image, masks, self.alpha, colors)
+        out = draw_interactions(out, s.interactions, self.click_radius, self.line_width)
+        if self._drawing:
+            line = draw_polyline(np.array(self._drawing), s.shape, self.line_width, closed=False)
+            out[line] = (40, 220, 40) if self._drawing_positive else (230, 40, 40)
+        return out
