@@ -30,6 +30,8 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--thresh", type=float, default=0.49, help="probability threshold (default 0.49)")
     g.add_argument("--no-zoom-in", action="store_true", help="disable ZoomIn")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
+    g.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--imagenet", action="store_true", help="load ImageNet backbone weights")
     cr.add_argument("--seed", type=int, default=0)
     cr.add_argument("-o", "--output", type=Path, required=True)
+
+    mk_sub.add_parser("list", help="shipped and local models with their results")
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")

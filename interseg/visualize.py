@@ -25,7 +25,7 @@ def object_color(index: int) -> np.ndarray:
 def blend_masks(image: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.5,
                 colors: Sequence[np.ndarray] | None = None, outline: bool = True) -> np.ndarray:
     """RGB image with each mask tinted in its colour (and outlined)."""
-    out = image.astype(np.float32)
+    out = np.ascontiguousarray(image).astype(np.float32)
     for i, m in enumerate(masks):
         m = m.astype(bool)
         if not m.any():

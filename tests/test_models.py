@@ -187,3 +187,16 @@ def test_predict_command(tmp_path, grabcut_samples):
     assert (tmp_path / "ov.png").stat().st_size > 0
     assert main(["predict", str(img), "--checkpoint", str(ckpt), "--click", "9999,1", "-o", str(out)]) == 2
     assert main(["predict", str(img), "--checkpoint", str(ckpt), "--click", "1;2", "-o", str(out)]) == 2
+
+
+def test_onnx_backend_matches_torch_backend(grabcut_samples):
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=32))
+    s = grabcut_samples[1]
+    a = Session(s.image, NetPredictor(net, "t", PredictorOptions(backend="torch")))
+    b = Session(s.image, NetPredictor(net, "o", PredictorOptions(backend="onnx")))
+    user = SimulatedUser(0)
+    for kind in ("point", "point", "contour"):
+        it = user.next(kind, s.gt, a.mask, s.ignore, a.interactions)
+        pa, pb = a.add(it).prob, b.add(it).prob
+        assert np.abs(pa - pb).max() < 1e-3

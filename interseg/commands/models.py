@@ -26,4 +26,30 @@ def run(args: argparse.Namespace) -> int:
         save_checkpoint(args.output, net, meta)
         print(f"wrote {args.output} ({arch.backbone}, inputs: {', '.join(arch.input_types)})")
         return 0
+    if args.models_command == "list":
+        return list_models(args)
     raise ConfigError(f"unknown models command {args.models_command}")
+
+
+def list_models(args: argparse.Namespace) -> int:
+    """Shipped models and those in INTERACTIVE_MODELS_PATH, read from their checkpoint metadata."""
+    from ..config import load_config
+    from ..evaluation.report import format_table
+    from ..inference.loading import DEFAULT_MODEL, SHIPPED_DIR
+    from ..models.checkpoint import read_metadata
+
+    cfg = load_config(args.config)
+    rows = []
+    for folder, where in ((SHIPPED_DIR, "shipped"), (cfg.INTERACTIVE_MODELS_PATH, "local")):
+        for p in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+            arch, meta = read_metadata(p)
+            res = meta.get("results", {})
+            summary = ", ".join(f"{k} {v}" for k, v in res.items()) or "-"
+            rows.append([p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else ""),
+                         arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB",
+                         "+".join(meta.get("training_data", [])) or "-", summary, where])
+    if not rows:
+        print("no models found (shipped models live in interseg/resources/models)")
+        return 0
+    print(format_table(["name", "architecture", "inputs", "size", "training data", "results", "where"], rows))
+    return 0

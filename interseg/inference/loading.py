@@ -47,7 +47,7 @@ def options_from_args(args: argparse.Namespace) -> PredictorOptions:
     # evaluate downscales the samples itself (--max-size); predict limits the network input with it
     max_size = getattr(args, "max_size", None) if getattr(args, "command", "") != "evaluate" else None
     return PredictorOptions(fixed_size=(fh, fw) if fh else None, max_size=max_size, zoom_in=zoom,
-                            flip=not getattr(args, "no_flip", False))
+                            flip=not getattr(args, "no_flip", False), backend=getattr(args, "backend", "torch"))
 
 
 def load_predictor(spec: str, cfg: Config | None, args: argparse.Namespace | None = None) -> NetPredictor:

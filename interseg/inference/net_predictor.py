@@ -31,6 +31,8 @@ class PredictorOptions:
     max_size: int | None = None
     zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
     flip: bool = True
+    #: "torch", or "onnx" (ONNX Runtime on the CPU: about 2x faster there; exported once at start-up)
+    backend: str = "torch"
 
 
 def _round32(v: float) -> int:
@@ -45,6 +47,33 @@ class NetPredictor:
         self.name = name
         self.options = options or PredictorOptions()
         self.device = device
+        self._ort = self._onnx_session() if self.options.backend == "onnx" else None
+
+    def _onnx_session(self):
+        import tempfile
+
+        from ..errors import CheckpointError
+        from ..models.onnx_export import export_onnx
+
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise CheckpointError("the onnx backend needs onnxruntime: pip install 'interseg[onnx]'") from None
+        with tempfile.TemporaryDirectory() as d:
+            path = f"{d}/model.onnx"
+            diff = export_onnx(self.net, path, (256, 256), dynamic=True)
+            if diff > 1e-3:
+                raise CheckpointError(f"{self.name}: ONNX export differs from PyTorch by {diff:.2e}")
+            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        self.net.to(self.device, memory_format=torch.channels_last)
+        return sess
+
+    def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        if self._ort is not None:
+            out = self._ort.run(None, {"image": img.cpu().numpy(), "maps": maps.cpu().numpy()})[0]
+            return torch.from_numpy(out)
+        cl = torch.channels_last
+        return self.net(img.contiguous(memory_format=cl), maps.contiguous(memory_format=cl))["instances"]
 
     def prepare(self, image: np.ndarray) -> PredictorState:
         state = PredictorState(image)
@@ -84,8 +113,7 @@ class NetPredictor:
             maps_t = F.pad(maps_t, (0, pw - nw, 0, ph - nh))
         if self.options.flip:  # one batch of the image and its mirror
             img, maps_t = torch.cat([img, img.flip(3)]), torch.cat([maps_t, maps_t.flip(3)])
-        cl = torch.channels_last
-        out = self.net(img.contiguous(memory_format=cl), maps_t.contiguous(memory_format=cl))["instances"]
+        out = self._forward(img, maps_t)
         logits = (out[:1] + out[1:].flip(3)) / 2 if self.options.flip else out
         logits = logits[:, :, :nh, :nw]
         prob = torch.sigmoid(F.interpolate(logits, size=(ch, cw), mode="bilinear", align_corners=False))

@@ -21,17 +21,21 @@ class _LogitsOnly(nn.Module):
         return self.net(image, maps)["instances"]
 
 
-def export_onnx(net: IntersegNet, path: str | Path, size: tuple[int, int] = (448, 448)) -> float:
+def export_onnx(net: IntersegNet, path: str | Path, size: tuple[int, int] = (448, 448),
+                dynamic: bool = False) -> float:
     """Write ``path`` and return the largest absolute difference of its logits from PyTorch's on a
-    random input with interaction maps."""
+    random input with interaction maps.  ``dynamic``: batch, height and width are free (sides must
+    still be multiples of 32)."""
     wrapper = _LogitsOnly(net.cpu().float()).eval()
     g = torch.Generator().manual_seed(0)
     image = torch.randn(1, 3, *size, generator=g)
     maps = (torch.rand(1, 7, *size, generator=g) > 0.97).float()
+    axes = {"image": {0: "batch", 2: "height", 3: "width"}, "maps": {0: "batch", 2: "height", 3: "width"},
+            "logits": {0: "batch", 2: "height", 3: "width"}} if dynamic else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(wrapper, (image, maps), str(path), input_names=["image", "maps"], output_names=["logits"],
-                          dynamo=False, opset_version=17)
+                          dynamo=False, opset_version=17, dynamic_axes=axes)
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
