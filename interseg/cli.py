@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--input-types", default="point,contour,stroke")
     cr.add_argument("--imagenet", action="store_true", help="load ImageNet backbone weights")
     cr.add_argument("--seed", type=int, default=0)
+    cr.add_argument("--recipe", type=Path, help="build the network a training recipe starts from")
     cr.add_argument("-o", "--output", type=Path, required=True)
 
     mk_sub.add_parser("list", help="shipped and local models with their results")

@@ -13,6 +13,17 @@ from ..schema import from_dict
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.models_command == "create" and args.recipe:
+        from ..config import load_config
+        from ..training.recipe import load_recipe
+        from ..training.trainer import build_net
+
+        recipe = load_recipe(args.recipe)
+        torch.manual_seed(recipe.TRAIN.SEED)  # exactly the network a training run starts from
+        net, note = build_net(recipe, load_config(args.config))
+        save_checkpoint(args.output, net, {"name": args.output.stem, "trained": False, "init": note})
+        print(f"wrote {args.output} ({net.arch.backbone} of recipe {recipe.name} at initialisation: {note})")
+        return 0
     if args.models_command == "create":
         torch.manual_seed(args.seed)
         types = [t.strip() for t in args.input_types.split(",") if t.strip()]
