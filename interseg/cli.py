@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -91,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("-o", "--output", type=Path, required=True)
 
     mk_sub.add_parser("list", help="shipped and local models with their results")
+    pb = mk_sub.add_parser("publish", help="copy a trained checkpoint into the shipped models with clean metadata")
+    pb.add_argument("checkpoint", type=Path, help="trained checkpoint (e.g. a run's checkpoints/last.safetensors)")
+    pb.add_argument("--name", required=True, help="model name (file interseg/resources/models/NAME.safetensors)")
+    pb.add_argument("--recipes", default="", help="comma-separated recipe files that produced it, in order")
+    pb.add_argument("--training-time", default="", help="wall-clock training time, e.g. '1 h 40 min on 2 CPU cores'")
+    pb.add_argument("--output-dir", type=Path, help="where to write it (default: the package's shipped models)")
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")
@@ -124,40 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: subcommand → module in interseg.commands (imported on use, so `interseg --help` stays fast)
+COMMANDS = {"evaluate": "evaluate", "datasets": "datasets", "train": "train", "demo": "demo", "predict": "predict",
+            "models": "models", "export-onnx": "export_onnx"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "config_sub", None):
         args.config = args.config_sub
     try:
-        if args.command == "evaluate":
-            from .commands.evaluate import run
-
-            return run(args)
-        if args.command == "datasets":
-            from .commands.datasets import run
-
-            return run(args)
-        if args.command == "train":
-            from .commands.train import run
-
-            return run(args)
-        if args.command == "demo":
-            from .commands.demo import run
-
-            return run(args)
-        if args.command == "predict":
-            from .commands.predict import run
-
-            return run(args)
-        if args.command == "models":
-            from .commands.models import run
-
-            return run(args)
-        if args.command == "export-onnx":
-            from .commands.export_onnx import run
-
-            return run(args)
+        module = COMMANDS.get(args.command)
+        if module is not None:
+            return importlib.import_module(f".commands.{module}", __package__).run(args)
     except IntersegError as e:
         print(f"interseg: error: {e}", file=sys.stderr)
         return 2

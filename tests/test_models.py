@@ -200,3 +200,23 @@ def test_onnx_backend_matches_torch_backend(grabcut_samples):
         it = user.next(kind, s.gt, a.mask, s.ignore, a.interactions)
         pa, pb = a.add(it).prob, b.add(it).prob
         assert np.abs(pa - pb).max() < 1e-3
+
+
+def test_models_publish_and_list(tmp_path, capsys):
+    from interseg.cli import main
+    from interseg.models.checkpoint import read_metadata
+
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
+    untrained = save_checkpoint(tmp_path / "untrained.safetensors", net, {"trained": False})
+    assert main(["models", "publish", str(untrained), "--name", "x", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "not a trained checkpoint" in capsys.readouterr().err
+    run_meta = {"trained": True, "name": "recipe_a", "epoch": 7, "iterations": 700, "training_data": ["ECSSD"],
+                "recipe": {"huge": "run-specific"}, "init": "ImageNet"}
+    trained = save_checkpoint(tmp_path / "last.safetensors", net, run_meta)
+    assert main(["models", "publish", str(trained), "--name", "mine", "--recipes", "configs/a.yaml,configs/b.yaml",
+                 "--training-time", "2 h", "--output-dir", str(tmp_path / "out")]) == 0
+    arch, meta = read_metadata(tmp_path / "out" / "mine.safetensors")
+    assert arch.backbone == "effnet_lite0" and meta["name"] == "mine" and "recipe" not in meta
+    assert meta["recipes"] == ["configs/a.yaml", "configs/b.yaml"] and meta["iterations"] == 700
+    a, b = load_checkpoint(trained)[0], load_checkpoint(tmp_path / "out" / "mine.safetensors")[0]
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))

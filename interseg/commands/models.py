@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.models_command == "list":
         return list_models(args)
+    if args.models_command == "publish":
+        return publish(args)
     raise ConfigError(f"unknown models command {args.models_command}")
 
 
@@ -64,3 +66,32 @@ def list_models(args: argparse.Namespace) -> int:
         return 0
     print(format_table(["name", "architecture", "inputs", "size", "training data", "results", "where"], rows))
     return 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    """Copy a trained checkpoint into the shipped models; the metadata keeps what a user needs to know
+    (training data, recipes, iterations, time) and drops the run-specific rest."""
+    from ..inference.loading import SHIPPED_DIR
+    from ..models.checkpoint import load_checkpoint
+
+    net, meta = load_checkpoint(args.checkpoint)
+    if not meta.get("trained"):
+        raise ConfigError(f"{args.checkpoint}: not a trained checkpoint (metadata says trained={meta.get('trained')})")
+    out = (args.output_dir or SHIPPED_DIR) / f"{args.name}.safetensors"
+    clean = {"name": args.name, "trained": True, "training_data": meta.get("training_data", []),
+             "recipes": [r.strip() for r in args.recipes.split(",") if r.strip()] or [meta.get("name", "")],
+             "iterations": meta.get("iterations"), "epochs": meta.get("epoch"), "init": meta.get("init", ""),
+             "training_time": args.training_time, "source": args.checkpoint.name, "results": {}}
+    save_checkpoint(out, net, clean)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {net.arch.backbone}, "
+          f"inputs: {', '.join(net.arch.input_types)})")
+    return 0
+
+
+def set_results(path, results: dict[str, str]) -> None:
+    """Replace the ``results`` summary in a checkpoint's metadata (weights unchanged)."""
+    from ..models.checkpoint import load_checkpoint
+
+    net, meta = load_checkpoint(path)
+    meta["results"] = results
+    save_checkpoint(path, net, meta)

@@ -76,8 +76,17 @@ class DemoApp:
                 ("Alpha blending", 0.0, 1.0, self.c.alpha, self.c.set_alpha),
                 ("Click radius", 1, 20, self.c.click_radius, lambda v: self.c.set_click_radius(round(float(v)))),
                 ("Line width", 1, 20, self.c.line_width, lambda v: self.c.set_line_width(round(float(v))))):
-            ttk.Label(sbox, text=label).pack(anchor="w")
-            s = ttk.Scale(sbox, from_=lo, to=hi, value=value, command=lambda v, f=setter: f(float(v)))
+            row = ttk.Frame(sbox)
+            row.pack(fill=tk.X)
+            ttk.Label(row, text=label).pack(side=tk.LEFT)
+            shown = ttk.Label(row, text=self._fmt(value, hi))
+            shown.pack(side=tk.RIGHT)
+
+            def changed(v: str, f=setter, lab=shown, top=hi) -> None:
+                f(float(v))
+                lab.configure(text=self._fmt(float(v), top))
+
+            s = ttk.Scale(sbox, from_=lo, to=hi, value=value, command=changed)
             s.pack(fill=tk.X)
             self.sliders[label] = s
 
@@ -91,6 +100,10 @@ class DemoApp:
         for i, (label, fn) in enumerate(buttons):
             ttk.Button(bbox, text=label, command=lambda f=fn: self._safe(f)).grid(row=i // 2, column=i % 2,
                                                                                     sticky="ew", padx=1, pady=1)
+
+    @staticmethod
+    def _fmt(value: float, top: float) -> str:
+        return f"{value:.2f}" if top <= 1 else str(round(value))
 
     def _bind(self) -> None:
         cv = self.canvas
@@ -113,7 +126,13 @@ class DemoApp:
         r.bind("<Escape>", lambda e: self._safe(self.c.reset_object))
         r.bind("<Left>", lambda e: self._safe(self.c.prev_image))
         r.bind("<Right>", lambda e: self._safe(self.c.next_image))
+        for key, kind in (("1", "point"), ("2", "contour"), ("3", "stroke")):
+            r.bind(f"<Key-{key}>", lambda e, k=kind: self._set_kind(k))
         r.protocol("WM_DELETE_WINDOW", self._close)
+
+    def _set_kind(self, kind: str) -> None:
+        self.kind.set(kind)
+        self.c.set_kind(kind)
 
     # -- callbacks -------------------------------------------------------------------------------
     def _safe(self, fn) -> None:

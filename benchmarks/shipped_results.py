@@ -1,0 +1,139 @@
+"""Regenerate the README's results table: every shipped model and the GrabCut baseline, measured in one run.
+
+1. NoI@85/90/95 (RITM click simulator, at most 20 interactions) on GrabCut, Berkeley and DAVIS, for clicks,
+   contours and strokes, on every object.
+2. IoU ± std and Boundary IoU ± std under the 27-sequence protocol (every order of the three input types
+   over the first three interactions, then clicks; mean over the first 10 interactions; the ± is the std
+   over the 27 sequences) on the first --iou-limit objects of each dataset.
+
+Writes OUTPUT/noi/ and OUTPUT/iou27/ (results.json, results.csv, table.md, miou_curves.png, resumable
+records), docs/results.md, docs/miou_noi.png, docs/miou_27seq.png; with --update-readme it replaces the
+block between the README's ``results:begin``/``results:end`` markers, and with --update-metadata it writes
+the headline numbers into the shipped checkpoints (shown by ``interseg models list``).
+
+Usage:  python benchmarks/shipped_results.py [--config config.yml] [--iou-limit 6] [--update-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from interseg.commands.models import set_results
+from interseg.config import load_config
+from interseg.evaluation.benchmark import run_benchmark
+from interseg.evaluation.protocol import EvalSettings
+from interseg.inference.factory import build_predictors
+from interseg.inference.loading import SHIPPED_DIR
+
+DATASETS = ["GrabCut", "Berkeley", "DAVIS"]
+TYPES = ("point", "contour", "stroke")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spc(per_ds: dict, rows_of) -> float:
+    n = t = 0.0
+    for res in per_ds.values():
+        for timing in rows_of(res):
+            n += timing["interactions"]
+            t += timing["spc"] * timing["interactions"]
+    return t / n if n else float("nan")
+
+
+def noi_table(results: dict) -> str:
+    head = ["model", "input"] + [f"{d} NoI@85 / 90 / 95 (≥20@90)" for d in DATASETS] + ["SPC (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for pname, per_ds in results["predictors"].items():
+        for t in TYPES:
+            cells = [pname, t]
+            for d in DATASETS:
+                row = per_ds[d]["noi"][t]
+                cells.append(f"{row['NoI@85']:.2f} / **{row['NoI@90']:.2f}** / {row['NoI@95']:.2f} "
+                             f"({row['>=20@90']})")
+            cells.append(f"{_spc(per_ds, lambda r, t=t: [r['noi'][t]['timing']]):.3f}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def iou_table(results: dict) -> str:
+    head = ["model"] + [f"{d} IoU / bIoU" for d in DATASETS] + ["SPC (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for pname, per_ds in results["predictors"].items():
+        cells = [pname]
+        for d in DATASETS:
+            r = per_ds[d]["iou"]
+            cells.append(f"{r['iou_mean']:.2f} ± {r['iou_std']:.2f} / {r['biou_mean']:.2f} ± {r['biou_std']:.2f}")
+        cells.append(f"{_spc(per_ds, lambda r: [r['timing']]):.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
+    ap.add_argument("--models", help="comma-separated model names or paths (default: every shipped model)")
+    ap.add_argument("--output", type=Path, default=Path("experiments/shipped_results"))
+    ap.add_argument("--iou-limit", type=int, default=6, help="objects per dataset for the 27-sequence protocol")
+    ap.add_argument("--noi-limit", type=int, help="objects per dataset for NoI (default: all; for a quick check)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    ap.add_argument("--update-readme", action="store_true")
+    ap.add_argument("--update-metadata", action="store_true")
+    args = ap.parse_args()
+
+    cfg = load_config(args.config)
+    models = ([m.strip() for m in args.models.split(",") if m.strip()] if args.models
+              else sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors")))
+    ns = argparse.Namespace(checkpoint=models, baseline=["grabcut"], cpu=True, fixed_h=None, fixed_w=None,
+                            max_size=None, no_zoom_in=False, no_flip=False, backend=args.backend, command="evaluate")
+    predictors = build_predictors(ns, cfg)
+    noi = run_benchmark(predictors, DATASETS, cfg, EvalSettings(mode="noi", input_types=TYPES, limit=args.noi_limit),
+                        args.output / "noi", workers=args.workers)
+    iou = run_benchmark(predictors, DATASETS, cfg,
+                        EvalSettings(mode="iou", schedule="product", boundary_iou=True, limit=args.iou_limit),
+                        args.output / "iou27", workers=args.workers)
+
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copy(args.output / "noi" / "miou_curves.png", docs / "miou_noi.png")
+    shutil.copy(args.output / "iou27" / "miou_curves.png", docs / "miou_27seq.png")
+    n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
+    block = "\n".join([
+        "NoI@85/90/95 (mean number of interactions to reach the IoU; RITM click simulator, at most 20; "
+        "in brackets the objects that never reach 90 %) on "
+        + " + ".join(str(next(iter(noi["predictors"].values()))[d]["noi"]["point"]["objects"]) for d in DATASETS)
+        + " objects:",
+        "", noi_table(noi), "",
+        "IoU ± std and Boundary IoU ± std (×100, boundary width 0.5 % of the diagonal) under the 27-sequence "
+        "protocol, mean over the first 10 interactions, on the first "
+        + ", ".join(f"{n} {d}" for d, n in n_iou.items()) + " objects:",
+        "", iou_table(iou), "",
+        "SPC: seconds per interaction (simulation + prediction + metric) on one CPU thread per worker.",
+        "", "![mIoU vs interactions](docs/miou_noi.png)", ""])
+    (docs / "results.md").write_text("# Results of the shipped models\n\n"
+                                     "Regenerate: `python benchmarks/shipped_results.py --update-readme`\n\n"
+                                     + block.replace("docs/", ""))
+    print(block)
+    if args.update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+        if begin not in text or end not in text:
+            raise SystemExit(f"{readme}: markers {begin} / {end} not found")
+        head, rest = text.split(begin, 1)
+        readme.write_text(head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1])
+        print(f"updated {readme}")
+    if args.update_metadata:
+        for name in models:
+            path = SHIPPED_DIR / f"{name}.safetensors"
+            if not path.is_file() or name not in noi["predictors"]:
+                continue
+            per = noi["predictors"][name]
+            set_results(path, {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
+                               for d in ("GrabCut", "DAVIS") for t in TYPES})
+            print(f"results written into {path}")
+
+
+if __name__ == "__main__":
+    main()
