@@ -4,7 +4,10 @@ For each architecture: milliseconds per interaction (median of --reps runs after
   * torch eager, one forward (batch 1, channels-last), as the predictor runs without flip averaging;
   * torch eager with horizontal-flip averaging (batch 2, the predictor's default);
   * ONNX Runtime (CPU), batch 1, from `interseg export-onnx`, whose logits are checked against torch.
-Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N]
+Then, for the shipped default model (or --checkpoint), the end-to-end time of one interaction as a user
+sees it (Session.add: encoding, network, ZoomIn, upsampling, threshold) over simulated clicks on a
+bundled 640x421 photo, for each backend with and without flip averaging.
+Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
 """
 
 from __future__ import annotations
@@ -59,12 +62,42 @@ def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float
     return params, eager, flip, onnx_ms, diff
 
 
+def bench_session(spec: str, reps: int) -> None:
+    from interseg.data.image_io import load_image, load_label_map
+    from interseg.inference.loading import load_predictor
+    from interseg.inference.session import Session
+    from interseg.interactions.users import SimulatedUser
+
+    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
+    image = load_image(sample / "img" / "horse00_000000281447.jpg")
+    gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
+    print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on), image {image.shape[1]}x"
+          f"{image.shape[0]}")
+    for backend in ("torch", "onnx"):
+        for flip in (True, False):
+            ns = argparse.Namespace(cpu=True, fixed_h=None, fixed_w=None, max_size=None, no_zoom_in=False,
+                                    no_flip=not flip, backend=backend, command="predict")
+            session = Session(image, load_predictor(spec, None, ns))
+            user = SimulatedUser(0)
+            times = []
+            for i in range(reps + 3):
+                if len(session.interactions) >= 10:
+                    session.reset()
+                click = user.next("point", gt, session.mask, None, session.interactions)
+                t0 = time.perf_counter()
+                session.add(click)
+                if i >= 3:
+                    times.append((time.perf_counter() - t0) * 1000)
+            print(f"  {backend:<6} flip {'on ' if flip else 'off'}  {statistics.median(times):7.1f} ms", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archs", default=DEFAULT)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--checkpoint", default="interseg_lite0", help="model for the end-to-end figures ('' to skip)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import onnxruntime as ort
@@ -73,9 +106,12 @@ def main() -> None:
     print(f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, onnxruntime {ort.__version__}")
     print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'onnx ms':>8} "
           f"{'onnx max|diff|':>15}")
-    for arch in args.archs.split(","):
+    for arch in [a for a in args.archs.split(",") if a]:
         params, eager, flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
         print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
+    if args.checkpoint:
+        bench_session(args.checkpoint, args.reps)
+
 
 if __name__ == "__main__":
     main()

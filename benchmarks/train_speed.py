@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from interseg.config import load_config
+from interseg.errors import IntersegError
 from interseg.training.data import collate
 from interseg.training.recipe import load_recipe
 from interseg.training.trainer import Trainer, TrainOptions
@@ -38,7 +39,11 @@ def main() -> None:
         recipe = load_recipe(path)
         with tempfile.TemporaryDirectory() as d:
             cfg.EXPS_PATH = Path(d)
-            tr = Trainer(recipe, cfg, TrainOptions(workers=min(4, os.cpu_count() or 1), device=args.device))
+            try:
+                tr = Trainer(recipe, cfg, TrainOptions(workers=min(4, os.cpu_count() or 1), device=args.device))
+            except IntersegError as e:
+                print(f"{recipe.name:<34} skipped: {e}", flush=True)
+                continue
             loader = torch.utils.data.DataLoader(tr.stream, batch_size=tr.batch, num_workers=2, collate_fn=collate)
             it = iter(loader)
             times = []
