@@ -64,20 +64,21 @@ def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float
 
 def bench_session(spec: str, reps: int) -> None:
     from interseg.data.image_io import load_image, load_label_map
-    from interseg.inference.loading import load_predictor
+    from interseg.inference.loading import resolve_checkpoint
+    from interseg.inference.net_predictor import NetPredictor, PredictorOptions
     from interseg.inference.session import Session
     from interseg.interactions.users import SimulatedUser
+    from interseg.models.checkpoint import load_checkpoint
 
     sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
     image = load_image(sample / "img" / "horse00_000000281447.jpg")
     gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
+    net, _ = load_checkpoint(resolve_checkpoint(spec, None))
     print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on), image {image.shape[1]}x"
           f"{image.shape[0]}")
     for backend in ("torch", "onnx"):
         for flip in (True, False):
-            ns = argparse.Namespace(cpu=True, fixed_h=None, fixed_w=None, max_size=None, no_zoom_in=False,
-                                    no_flip=not flip, backend=backend, command="predict")
-            session = Session(image, load_predictor(spec, None, ns))
+            session = Session(image, NetPredictor(net, spec, PredictorOptions(flip=flip, backend=backend)))
             user = SimulatedUser(0)
             times = []
             for i in range(reps + 3):

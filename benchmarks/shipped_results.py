@@ -20,12 +20,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from interseg.commands.models import set_results
 from interseg.config import load_config
 from interseg.evaluation.benchmark import run_benchmark
 from interseg.evaluation.protocol import EvalSettings
 from interseg.inference.factory import build_predictors
 from interseg.inference.loading import SHIPPED_DIR
+from interseg.models.checkpoint import update_metadata
 
 DATASETS = ["GrabCut", "Berkeley", "DAVIS"]
 TYPES = ("point", "contour", "stroke")
@@ -130,8 +130,8 @@ def main() -> None:
             if not path.is_file() or name not in noi["predictors"]:
                 continue
             per = noi["predictors"][name]
-            set_results(path, {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
-                               for d in ("GrabCut", "DAVIS") for t in TYPES})
+            update_metadata(path, {"results": {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
+                                               for d in ("GrabCut", "DAVIS") for t in TYPES}})
             print(f"results written into {path}")
 
 

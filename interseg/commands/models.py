@@ -1,4 +1,4 @@
-"""``interseg models create``"""
+"""``interseg models create | list | publish``"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import torch
 
 from ..errors import ConfigError
-from ..models.checkpoint import save_checkpoint
+from ..models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ..models.network import ArchConfig, IntersegNet, load_imagenet_weights
 from ..schema import from_dict
 
@@ -49,7 +49,6 @@ def list_models(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..evaluation.report import format_table
     from ..inference.loading import DEFAULT_MODEL, SHIPPED_DIR
-    from ..models.checkpoint import read_metadata
 
     cfg = load_config(args.config)
     rows = []
@@ -72,7 +71,6 @@ def publish(args: argparse.Namespace) -> int:
     """Copy a trained checkpoint into the shipped models; the metadata keeps what a user needs to know
     (training data, recipes, iterations, time) and drops the run-specific rest."""
     from ..inference.loading import SHIPPED_DIR
-    from ..models.checkpoint import load_checkpoint
 
     net, meta = load_checkpoint(args.checkpoint)
     if not meta.get("trained"):
@@ -87,11 +85,3 @@ def publish(args: argparse.Namespace) -> int:
           f"inputs: {', '.join(net.arch.input_types)})")
     return 0
 
-
-def set_results(path, results: dict[str, str]) -> None:
-    """Replace the ``results`` summary in a checkpoint's metadata (weights unchanged)."""
-    from ..models.checkpoint import load_checkpoint
-
-    net, meta = load_checkpoint(path)
-    meta["results"] = results
-    save_checkpoint(path, net, meta)

@@ -25,6 +25,11 @@ from ..visualize import blend_masks, draw_interactions, object_color
 from .annotations import load_annotations, save_annotations
 
 
+def _image_files(folder: Path) -> list[Path]:
+    """The images of a folder, without our own instance-ID annotation PNGs."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.endswith(".ids.png"))
+
+
 class AnnotationController:
     def __init__(self, predictor: Predictor, output_dir: Path | None = None,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -51,16 +56,14 @@ class AnnotationController:
         """Open an image, or a folder (its first readable image; next/previous walk the folder)."""
         path = Path(path)
         if path.is_dir():
-            self.images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS
-                                 and not p.name.endswith(".ids.png"))
+            self.images = _image_files(path)
             if not self.images:
                 self.status = f"{path}: no images"
                 self.on_change()
                 return False
             return self._go(0, +1)
         folder = path.parent
-        self.images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS
-                             and not p.name.endswith(".ids.png")) if folder.is_dir() else [path]
+        self.images = _image_files(folder) if folder.is_dir() else [path]
         if path not in self.images:
             self.images.append(path)
         i = self.images.index(path)

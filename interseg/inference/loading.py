@@ -42,8 +42,7 @@ def options_from_args(args: argparse.Namespace) -> PredictorOptions:
     fh, fw = getattr(args, "fixed_h", None), getattr(args, "fixed_w", None)
     if (fh is None) != (fw is None):
         raise CheckpointError("--fixed-h and --fixed-w must be given together")
-    zoom = ZoomInParams(enabled=not getattr(args, "no_zoom_in", False),
-                        target_size=getattr(args, "zoom_target", None) or 400)
+    zoom = ZoomInParams(enabled=not getattr(args, "no_zoom_in", False))
     # evaluate downscales the samples itself (--max-size); predict limits the network input with it
     max_size = getattr(args, "max_size", None) if getattr(args, "command", "") != "evaluate" else None
     return PredictorOptions(fixed_size=(fh, fw) if fh else None, max_size=max_size, zoom_in=zoom,

@@ -35,6 +35,12 @@ def save_checkpoint(path: str | Path, net: IntersegNet, meta: dict | None = None
     return path
 
 
+def update_metadata(path: str | Path, changes: dict) -> None:
+    """Rewrite a checkpoint with ``changes`` merged into its metadata (weights unchanged)."""
+    net, meta = load_checkpoint(path)
+    save_checkpoint(path, net, {**meta, **changes})
+
+
 def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
     path = Path(path)
     if not path.is_file():

@@ -75,8 +75,6 @@ class TrainStream(torch.utils.data.Dataset):
                                            as_target=bool(rng.random() < 0.5))
         image, gt, ignore = flip(image, gt, ignore, rng)
         image = color_jitter(image, rng)
-        if not gt.any():  # the crop lost the object (rare): make the whole sample "ignore nothing, no object"
-            gt = np.zeros_like(gt)
         kind = str(rng.choice(self.types, p=self.type_probs))
         user = SimulatedUser(int(rng.integers(2**31)), "saic")
         its = [user.next(kind, gt, np.zeros_like(gt), ignore)] if gt.any() else []
