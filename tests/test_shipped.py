@@ -1,6 +1,7 @@
-"""The shipped default model: present, self-describing, and really segmenting real GrabCut objects."""
+"""The shipped models: present, self-describing, and really segmenting real GrabCut objects."""
 
 import numpy as np
+import pytest
 
 from interseg.cli import main
 from interseg.evaluation.metrics import iou
@@ -9,21 +10,39 @@ from interseg.inference.session import Session
 from interseg.interactions.users import SimulatedUser
 from interseg.models.checkpoint import read_metadata
 
+# name -> (architecture, mean IoU floors on 4 GrabCut objects after 3 clicks / 1 contour / 2 strokes)
+SHIPPED = {
+    "interseg_lite0": ("effnet_lite0", (0.80, 0.80, 0.75)),
+    # from scratch: strong with contours, weak with the first clicks (measured 0.59 / 0.91 / 0.75)
+    "interseg_segformer_b0": ("mit_b0", (0.50, 0.85, 0.65)),
+}
 
-def test_default_model_is_shipped_and_listed(capsys):
-    path = SHIPPED_DIR / f"{DEFAULT_MODEL}.safetensors"
-    assert path.is_file() and path.stat().st_size < 50e6
-    arch, meta = read_metadata(path)
-    assert arch.backbone == "effnet_lite0" and set(arch.input_types) == {"point", "contour", "stroke"}
-    assert meta["trained"] and set(meta["training_data"]) == {"COCO_MVal_train", "ECSSD"}
+
+def test_every_shipped_model_is_listed(capsys):
+    assert DEFAULT_MODEL in SHIPPED
+    assert sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors")) == sorted(SHIPPED)
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
-    assert f"{DEFAULT_MODEL} (default)" in out and "COCO_MVal_train+ECSSD" in out
+    assert f"{DEFAULT_MODEL} (default)" in out
+    for name, (backbone, _) in SHIPPED.items():
+        line = next(ln for ln in out.splitlines() if ln.startswith(name))
+        assert backbone in line and "COCO_MVal_train+ECSSD" in line and "NoI@90" in line
 
 
-def test_default_model_segments_grabcut_with_each_input_type(grabcut_samples):
-    predictor = load_predictor(DEFAULT_MODEL, None)
-    for kind, steps, floor in (("point", 3, 0.80), ("contour", 1, 0.80), ("stroke", 2, 0.75)):
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_is_small_and_self_describing(name):
+    path = SHIPPED_DIR / f"{name}.safetensors"
+    assert path.is_file() and path.stat().st_size < 50e6
+    arch, meta = read_metadata(path)
+    assert arch.backbone == SHIPPED[name][0] and set(arch.input_types) == {"point", "contour", "stroke"}
+    assert meta["trained"] and set(meta["training_data"]) == {"COCO_MVal_train", "ECSSD"}
+    assert meta["results"]
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_segments_grabcut_with_each_input_type(name, grabcut_samples):
+    predictor = load_predictor(name, None)
+    for kind, steps, floor in zip(("point", "contour", "stroke"), (3, 1, 2), SHIPPED[name][1], strict=True):
         ious = []
         for s in grabcut_samples:
             session = Session(s.image, predictor)

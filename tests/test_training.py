@@ -8,11 +8,13 @@ import pytest
 import torch
 import torch.multiprocessing as tmp_mp
 
-from interseg.errors import ConfigError
+from interseg.errors import CheckpointError, ConfigError
 from interseg.interactions.encoding import draw_polyline, fill_polygon
 from interseg.interactions.errors import largest_error
-from interseg.interactions.types import Click, Contour
+from interseg.interactions.types import Click, Contour, interaction_from_dict
+from interseg.models.checkpoint import save_checkpoint
 from interseg.models.network import ArchConfig, IntersegNet
+from interseg.training.data import collate
 from interseg.training.losses import force_points_loss, normalized_focal_loss
 from interseg.training.optim import lr_factor
 from interseg.training.recipe import load_recipe
@@ -157,6 +159,38 @@ def test_corrections_land_in_the_error_region(cfg, tmp_path, grabcut_samples):
             assert (px & t.region).sum() / px.sum() >= 0.9
         assert it.positive == t.positive
 
+
+
+def test_distillation_pulls_the_network_towards_its_teacher(cfg, tmp_path):
+    """TRAIN.TEACHER (a shipped model's name): with only the distillation loss on, training on one batch
+    lowers the BCE between the network's and the frozen teacher's probabilities."""
+    require_data("COCO_MVal_train")
+    text = TINY.replace("  MAX_ITERATIVE_STEPS: 2", "  MAX_ITERATIVE_STEPS: 0\n  TEACHER: interseg_lite0\n"
+                        "  NFL_WEIGHT: 0.0\n  AUX_WEIGHT: 0.0\n  FORCE_POINTS_WEIGHT: 0.0\n  LR: 0.003")
+    text = text.replace("  LR: 0.001\n", "")
+    tr = Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    assert tr.init_note.endswith("distilled from interseg_lite0.safetensors (effnet_lite0)")
+    before = {k: v.clone() for k, v in tr.teacher.state_dict().items()}
+    batch = next(iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate)))
+    losses = [tr.train_step(batch, np.random.default_rng(0))["distill"] for _ in range(12)]
+    # the BCE's floor is the entropy of the teacher's probabilities: compare what lies above it (the KL)
+    its = [[interaction_from_dict(d) for d in lst] for lst in batch["interactions"]]
+    with torch.no_grad():
+        maps = tr._maps(its, torch.zeros(2, 1, 64, 64))
+        p = torch.sigmoid(tr.teacher(tr.teacher.normalize(batch["image"].float() / 255), maps)["instances"])
+        valid = ~batch["ignore"][:, None]
+        entropy = float(torch.nn.functional.binary_cross_entropy(p, p, reduction="none")[valid].mean())
+    assert losses[-1] - entropy < 0.5 * (losses[0] - entropy)
+    assert all(torch.equal(v, tr.teacher.state_dict()[k]) for k, v in before.items())
+
+
+def test_teacher_with_another_encoding_is_refused(cfg, tmp_path):
+    require_data("COCO_MVal_train")
+    teacher = tmp_path / "teacher.safetensors"
+    save_checkpoint(teacher, IntersegNet(ArchConfig("effnet_lite0", decoder_width=16, click_radius=3.0)))
+    text = TINY.replace("  SEED: 3", f"  SEED: 3\n  TEACHER: {teacher}")
+    with pytest.raises(CheckpointError, match="teacher.safetensors: TRAIN.TEACHER encodes interactions differently"):
+        Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
 
 # --- DDP ------------------------------------------------------------------------------------------
 def _batch():

@@ -79,6 +79,7 @@ def publish(args: argparse.Namespace) -> int:
     clean = {"name": args.name, "trained": True, "training_data": meta.get("training_data", []),
              "recipes": [r.strip() for r in args.recipes.split(",") if r.strip()] or [meta.get("name", "")],
              "iterations": meta.get("iterations"), "epochs": meta.get("epoch"), "init": meta.get("init", ""),
+             "teacher": meta.get("recipe", {}).get("TRAIN", {}).get("TEACHER", ""),
              "training_time": args.training_time, "source": args.checkpoint.name, "results": {}}
     save_checkpoint(out, net, clean)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {net.arch.backbone}, "

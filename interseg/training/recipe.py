@@ -70,6 +70,10 @@ class RecipeTrain:
     CHECKPOINT_EVERY: int = 5
     VIS_EVERY: int = 200           # iterations
     SEED: int = 0
+    #: knowledge distillation: a trained checkpoint (path or shipped model name) whose probabilities the
+    #: network also learns to match (BCE, weight DISTILL_WEIGHT); "" trains on the ground truth alone
+    TEACHER: str = ""
+    DISTILL_WEIGHT: float = 1.0
 
     def validate(self) -> None:
         if not self.DATASETS:

@@ -114,6 +114,7 @@ class Trainer:
         self.net.to(self.device, memory_format=torch.channels_last)
         self.opt = make_optimizer(self.net, recipe.MODEL.OPTIMIZER_TYPE, t.LR, t.WEIGHT_DECAY, t.BACKBONE_LR_MULT)
         self.sched = make_scheduler(self.opt, recipe.lr_type, self.total_iters, t.WARMUP_ITERS)
+        self.teacher = self._load_teacher(t.TEACHER) if t.TEACHER else None
         self.model = self.net
         if world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -192,6 +193,23 @@ class Trainer:
             raise TrainingError(f"{self.ckpt_dir}: cannot write checkpoints ({e.strerror or e}); the previous "
                                 f"checkpoint files are intact") from None
 
+    def _load_teacher(self, spec: str) -> IntersegNet:
+        """The frozen distillation teacher; it must read the same input maps as the network trained."""
+        from ..inference.loading import resolve_checkpoint
+
+        path = resolve_checkpoint(spec, self.cfg)
+        teacher, _ = load_checkpoint(path)
+        a, b = teacher.arch, self.net.arch
+        if (tuple(a.input_types), a.accumulate_multi_input, a.encoding) != (
+                tuple(b.input_types), b.accumulate_multi_input, b.encoding):
+            raise CheckpointError(f"{path}: TRAIN.TEACHER encodes interactions differently from the recipe "
+                                  f"(input types {a.input_types} vs {b.input_types}, {a.encoding} vs {b.encoding})")
+        teacher.to(self.device, memory_format=torch.channels_last).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        self.init_note += f"; distilled from {path.name} ({a.backbone})"
+        return teacher
+
     # -- one iteration -----------------------------------------------------------------------
     def _maps(self, its_batch, prev: torch.Tensor) -> torch.Tensor:
         arch = self.net.arch
@@ -232,8 +250,8 @@ class Trainer:
 
     def train_step(self, batch: dict, rng: np.random.Generator) -> dict[str, float]:
         t = self.recipe.TRAIN
-        image = self.net.normalize(batch["image"].to(self.device).float() / 255)
-        image = image.contiguous(memory_format=torch.channels_last)
+        image01 = batch["image"].to(self.device).float() / 255
+        image = self.net.normalize(image01).contiguous(memory_format=torch.channels_last)
         gt = batch["gt"].to(self.device)[:, None]
         ignore = batch["ignore"].to(self.device)[:, None]
         its = [[interaction_from_dict(d) for d in lst] for lst in batch["interactions"]]
@@ -247,6 +265,11 @@ class Trainer:
             losses["aux"] = masked_bce(out["aux"], gt, ignore) * t.AUX_WEIGHT
         if self.recipe.MODEL.WITH_FORCE_POINTS_LOSS:
             losses["points"] = force_points_loss(out["instances"], maps) * t.FORCE_POINTS_WEIGHT
+        if self.teacher is not None:
+            with torch.no_grad():
+                timage = self.teacher.normalize(image01).contiguous(memory_format=torch.channels_last)
+                soft = torch.sigmoid(self.teacher(timage, maps)["instances"])
+            losses["distill"] = masked_bce(out["instances"], soft, ignore) * t.DISTILL_WEIGHT
         loss = sum(losses.values())
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} at epoch {self.epoch}, iteration {self.step}; "
