@@ -160,7 +160,6 @@ def test_corrections_land_in_the_error_region(cfg, tmp_path, grabcut_samples):
         assert it.positive == t.positive
 
 
-
 def test_distillation_pulls_the_network_towards_its_teacher(cfg, tmp_path):
     """TRAIN.TEACHER (a shipped model's name): with only the distillation loss on, training on one batch
     lowers the BCE between the network's and the frozen teacher's probabilities."""
@@ -191,6 +190,7 @@ def test_teacher_with_another_encoding_is_refused(cfg, tmp_path):
     text = TINY.replace("  SEED: 3", f"  SEED: 3\n  TEACHER: {teacher}")
     with pytest.raises(CheckpointError, match="teacher.safetensors: TRAIN.TEACHER encodes interactions differently"):
         Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+
 
 # --- DDP ------------------------------------------------------------------------------------------
 def _batch():
