@@ -3,9 +3,14 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from interseg.cli import main
+from interseg.errors import ConfigError
+from interseg.evaluation.benchmark import run_benchmark
+from interseg.evaluation.protocol import EvalSettings
+from interseg.inference.grabcut import GrabCutPredictor
 
 from .conftest import require_data
 
@@ -79,6 +84,21 @@ def test_resume_with_other_settings_is_refused(cfg, tmp_path, capsys):
     assert _run(cfg, "--datasets", "GrabCut", "--noi", "--limit", "1", "--input-types", "point",
                 "--max-interactions", "3", "--output", str(out)) == 2
     assert "max_interactions" in capsys.readouterr().err
+
+
+def test_records_of_another_predictor_with_the_same_name_are_refused(cfg, tmp_path):
+    require_data("GrabCut")
+    out = tmp_path / "fp"
+    settings = EvalSettings(mode="noi", input_types=("point",), max_interactions=2, limit=1)
+    run_benchmark({"grabcut": GrabCutPredictor()}, ["GrabCut"], cfg, settings, out, log=lambda *_: None)
+    info = json.loads((out / "records" / "grabcut" / "predictor.json").read_text())
+    assert info["fingerprint"] == GrabCutPredictor().fingerprint
+    # the same predictor resumes; one with other parameters under the same name does not
+    run_benchmark({"grabcut": GrabCutPredictor()}, ["GrabCut"], cfg, settings, out, log=lambda *_: None)
+    with pytest.raises(ConfigError, match="another predictor named 'grabcut'.*delete that folder"):
+        run_benchmark({"grabcut": GrabCutPredictor(iterations=1)}, ["GrabCut"], cfg, settings, out,
+                      log=lambda *_: None)
+    assert len((out / "records" / "grabcut" / "GrabCut.jsonl").read_text().splitlines()) == 1
 
 
 def test_bad_samples_are_skipped_and_counted(cfg, tmp_path, capsys):

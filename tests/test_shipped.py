@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from interseg.cli import main
 from interseg.evaluation.metrics import iou
@@ -51,3 +52,14 @@ def test_shipped_model_segments_grabcut_with_each_input_type(name, grabcut_sampl
                 session.add(user.next(kind, s.gt, session.mask, s.ignore, session.interactions))
             ious.append(iou(s.gt, session.mask, s.ignore))
         assert np.mean(ious) > floor, (kind, ious)
+
+
+def test_predictor_fingerprint_follows_weights_and_options():
+    from interseg.inference.net_predictor import NetPredictor, PredictorOptions
+
+    a, b = load_predictor(DEFAULT_MODEL, None), load_predictor(DEFAULT_MODEL, None)
+    assert a.fingerprint == b.fingerprint
+    assert NetPredictor(b.net, b.name, PredictorOptions(max_size=320)).fingerprint != a.fingerprint
+    with torch.no_grad():
+        next(b.net.parameters()).view(-1)[0] += 1e-3
+    assert NetPredictor(b.net, b.name).fingerprint != a.fingerprint

@@ -4,6 +4,8 @@ Output folder layout::
 
     OUTPUT/run.json                      settings of the run (a resumed run must match them)
     OUTPUT/records/<predictor>/<dataset>.jsonl   one JSON line per (object, sequence)
+    OUTPUT/records/<predictor>/predictor.json   the predictor's fingerprint (weights + options): records
+                                         of another predictor with the same name are never mixed in
     OUTPUT/results.json  results.csv  miou_curves.png  table.md
     OUTPUT/vis/<predictor>/<dataset>/*.png       with --vis-preds
 """
@@ -41,6 +43,24 @@ def _check_run_file(output: Path, settings: EvalSettings) -> None:
     run_file.write_text(json.dumps({"settings": current, "interseg": __version__}, indent=2))
 
 
+def _check_predictor(folder: Path, predictor: Predictor) -> None:
+    """Refuse to resume records that another predictor of the same name (retrained weights, other
+    options) wrote; folders from before fingerprints existed are adopted."""
+    fingerprint = predictor.fingerprint
+    info = folder / "predictor.json"
+    if info.exists():
+        try:
+            previous = json.loads(info.read_text()).get("fingerprint")
+        except (json.JSONDecodeError, AttributeError):
+            previous = None
+        if previous is not None and previous != fingerprint:
+            raise ConfigError(f"{folder}: holds records of another predictor named {predictor.name!r} (other "
+                              f"weights or options: {previous} vs {fingerprint}); delete that folder to "
+                              f"measure it anew, or choose another --output folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    info.write_text(json.dumps({"name": predictor.name, "fingerprint": fingerprint}, indent=2))
+
+
 def run_benchmark(predictors: dict[str, Predictor], datasets: list[str], cfg: Config, settings: EvalSettings,
                   output: Path, workers: int = 1, vis_preds: bool = False, log=print) -> dict:
     _check_run_file(output, settings)
@@ -49,6 +69,8 @@ def run_benchmark(predictors: dict[str, Predictor], datasets: list[str], cfg: Co
     built = {}
     for name in datasets:
         built[name] = build_eval_dataset(name, cfg)
+    for pname, predictor in predictors.items():
+        _check_predictor(output / "records" / pname, predictor)
     for pname, predictor in predictors.items():
         per_ds: dict = {}
         for dname, ds in built.items():

@@ -35,6 +35,11 @@ class GrabCutPredictor:
         self.line_width = line_width
         self.seed_radius = seed_radius
 
+    @property
+    def fingerprint(self) -> str:
+        return (f"grabcut work_size={self.work_size} iterations={self.iterations} click_radius={self.click_radius} "
+                f"line_width={self.line_width} seed_radius={self.seed_radius}")
+
     def prepare(self, image: np.ndarray) -> PredictorState:
         h, w = image.shape[:2]
         s = min(1.0, self.work_size / max(h, w))

@@ -10,6 +10,8 @@ default, logits averaged before the sigmoid), and paste the probabilities back a
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -67,6 +69,15 @@ class NetPredictor:
             sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         self.net.to(self.device, memory_format=torch.channels_last)
         return sess
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 over the weights (and architecture) plus the predictor options."""
+        h = hashlib.sha256(repr(self.net.arch).encode())
+        for key, t in sorted(self.net.state_dict().items()):
+            h.update(key.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return f"{h.hexdigest()[:16]} {self.options!r}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:

@@ -28,6 +28,12 @@ class PredictorState:
 class Predictor(Protocol):
     name: str
 
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what the predictor computes (weights and options): the benchmark refuses to mix
+        records of two different predictors that share a name."""
+        ...
+
     def prepare(self, image: np.ndarray) -> PredictorState:
         """Per-image preparation (normalisation, caching) done once per image."""
         ...
