@@ -86,7 +86,8 @@ def main() -> None:
     models = ([m.strip() for m in args.models.split(",") if m.strip()] if args.models
               else sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors")))
     ns = argparse.Namespace(checkpoint=models, baseline=["grabcut"], cpu=True, fixed_h=None, fixed_w=None,
-                            max_size=None, no_zoom_in=False, no_flip=False, backend=args.backend, command="evaluate")
+                            max_size=None, no_zoom_in=False, zoom_in_skip_clicks=None, no_flip=False,
+                            backend=args.backend, command="evaluate")
     predictors = build_predictors(ns, cfg)
     noi = run_benchmark(predictors, DATASETS, cfg, EvalSettings(mode="noi", input_types=TYPES, limit=args.noi_limit),
                         args.output / "noi", workers=args.workers)

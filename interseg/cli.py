@@ -30,6 +30,9 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--max-size", type=int, help="downscale so the longest side is at most N pixels")
     g.add_argument("--thresh", type=float, default=0.49, help="probability threshold (default 0.49)")
     g.add_argument("--no-zoom-in", action="store_true", help="disable ZoomIn")
+    g.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
+                   help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
+                        "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
     g.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
@@ -98,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--recipes", default="", help="comma-separated recipe files that produced it, in order")
     pb.add_argument("--training-time", default="", help="wall-clock training time, e.g. '1 h 40 min on 2 CPU cores'")
     pb.add_argument("--output-dir", type=Path, help="where to write it (default: the package's shipped models)")
+    pb.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
+                    help="recommend ZoomIn after N clicks for this model (kept in its metadata; predictors "
+                         "use it unless --zoom-in-skip-clicks is given)")
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")

@@ -220,3 +220,29 @@ def test_models_publish_and_list(tmp_path, capsys):
     assert meta["recipes"] == ["configs/a.yaml", "configs/b.yaml"] and meta["iterations"] == 700
     a, b = load_checkpoint(trained)[0], load_checkpoint(tmp_path / "out" / "mine.safetensors")[0]
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_model_recommended_zoom_in_start_is_used_unless_overridden(tmp_path, capsys):
+    import argparse
+
+    from interseg.cli import main
+    from interseg.models.checkpoint import update_metadata
+
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
+    trained = save_checkpoint(tmp_path / "last.safetensors", net, {"trained": True})
+    out = tmp_path / "out"
+    assert main(["models", "publish", str(trained), "--name", "z", "--output-dir", str(out),
+                 "--zoom-in-skip-clicks", "-1"]) == 2
+    assert "--zoom-in-skip-clicks must be >= 0" in capsys.readouterr().err
+    assert main(["models", "publish", str(trained), "--name", "z", "--output-dir", str(out),
+                 "--zoom-in-skip-clicks", "20"]) == 0
+    path = out / "z.safetensors"
+    assert load_predictor(str(path), None).options.zoom_in.skip_clicks == 20
+    assert load_predictor(str(trained), None).options.zoom_in.skip_clicks == 1  # no recommendation
+    override = argparse.Namespace(zoom_in_skip_clicks=3)
+    assert load_predictor(str(path), None, override).options.zoom_in.skip_clicks == 3
+    # the fingerprint of benchmark records follows the effective option
+    assert load_predictor(str(path), None).fingerprint != load_predictor(str(path), None, override).fingerprint
+    update_metadata(path, {"inference": {"zoom_in_skip_clicks": "many"}})
+    with pytest.raises(CheckpointError, match="z.safetensors: metadata inference.zoom_in_skip_clicks"):
+        load_predictor(str(path), None)

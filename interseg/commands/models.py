@@ -81,6 +81,11 @@ def publish(args: argparse.Namespace) -> int:
              "iterations": meta.get("iterations"), "epochs": meta.get("epoch"), "init": meta.get("init", ""),
              "teacher": meta.get("recipe", {}).get("TRAIN", {}).get("TEACHER", ""),
              "training_time": args.training_time, "source": args.checkpoint.name, "results": {}}
+    skip = getattr(args, "zoom_in_skip_clicks", None)
+    if skip is not None:
+        if skip < 0:
+            raise ConfigError(f"--zoom-in-skip-clicks must be >= 0, not {skip}")
+        clean["inference"] = {"zoom_in_skip_clicks": skip}
     save_checkpoint(out, net, clean)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {net.arch.backbone}, "
           f"inputs: {', '.join(net.arch.input_types)})")

@@ -38,11 +38,26 @@ def resolve_checkpoint(spec: str, cfg: Config | None) -> Path:
                           f"shipped: {', '.join(names) or 'none'})")
 
 
-def options_from_args(args: argparse.Namespace) -> PredictorOptions:
+def recommended_skip_clicks(meta: dict, source: str | Path) -> int | None:
+    """The ZoomIn start a model's publisher recommends (``meta["inference"]["zoom_in_skip_clicks"]``)."""
+    value = meta.get("inference", {}).get("zoom_in_skip_clicks")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise CheckpointError(f"{source}: metadata inference.zoom_in_skip_clicks must be an integer >= 0, "
+                              f"not {value!r}")
+    return value
+
+
+def options_from_args(args: argparse.Namespace, model_skip_clicks: int | None = None) -> PredictorOptions:
+    """Predictor options from the command line; ``model_skip_clicks`` is the model's own ZoomIn start,
+    used unless ``--zoom-in-skip-clicks`` is given."""
     fh, fw = getattr(args, "fixed_h", None), getattr(args, "fixed_w", None)
     if (fh is None) != (fw is None):
         raise CheckpointError("--fixed-h and --fixed-w must be given together")
-    zoom = ZoomInParams(enabled=not getattr(args, "no_zoom_in", False))
+    skip = getattr(args, "zoom_in_skip_clicks", None)
+    if skip is not None and skip < 0:
+        raise CheckpointError(f"--zoom-in-skip-clicks must be >= 0, not {skip}")
+    skip = skip if skip is not None else model_skip_clicks if model_skip_clicks is not None else 1
+    zoom = ZoomInParams(enabled=not getattr(args, "no_zoom_in", False), skip_clicks=skip)
     # evaluate downscales the samples itself (--max-size); predict limits the network input with it
     max_size = getattr(args, "max_size", None) if getattr(args, "command", "") != "evaluate" else None
     return PredictorOptions(fixed_size=(fh, fw) if fh else None, max_size=max_size, zoom_in=zoom,
@@ -53,7 +68,8 @@ def load_predictor(spec: str, cfg: Config | None, args: argparse.Namespace | Non
     path = resolve_checkpoint(spec, cfg)
     device = torch_device(getattr(args, "cpu", False) if args else True)
     net, meta = load_checkpoint(path, device)
-    opts = options_from_args(args) if args is not None else PredictorOptions()
+    skip = recommended_skip_clicks(meta, path)
+    opts = options_from_args(args if args is not None else argparse.Namespace(), skip)
     return NetPredictor(net, meta.get("name", path.stem), opts, device)
 
 
