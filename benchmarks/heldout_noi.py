@@ -1,0 +1,62 @@
+"""Compare checkpoints on held-out *training-set* images, for choosing between them without touching
+the benchmarks (GrabCut, Berkeley, DAVIS stay for the final report).
+
+The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of COCO_MVal_train and ECSSD,
+never trained on); each object is segmented at its native size with the checkpoint's own predictor
+options (its recommended ZoomIn start included), and the script prints NoI@90 (at most 20
+interactions, RITM click simulator) and the mean IoU after the first interaction, per input type.
+
+Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from interseg.config import load_config
+from interseg.data.registry import build_train_dataset
+from interseg.evaluation.metrics import noi
+from interseg.evaluation.protocol import EvalSettings, user_seed
+from interseg.evaluation.runner import run_sequence
+from interseg.inference.loading import load_predictor
+from interseg.interactions.schedules import single
+from interseg.training.data import split_indices
+from interseg.training.recipe import RecipeTrain
+
+DATASETS = ("COCO_MVal_train", "ECSSD")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoint paths or shipped model names")
+    ap.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
+    ap.add_argument("--per-dataset", type=int, default=15, help="held-out objects per training set")
+    ap.add_argument("--types", default="point,contour,stroke")
+    ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
+                    help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    cfg = load_config(args.config)
+    samples = []
+    for name in DATASETS:
+        ds = build_train_dataset(name, cfg)
+        samples += [(name, i, ds[i]) for i in split_indices(ds, args.val_fraction, "val")[: args.per_dataset]]
+    settings = EvalSettings(mode="noi", max_interactions=20)
+    print(f"{len(samples)} held-out objects ({', '.join(DATASETS)}), NoI@90 / first-interaction IoU")
+    for ckpt in args.checkpoints:
+        predictor = load_predictor(ckpt, cfg)
+        for kind in args.types.split(","):
+            n90, first = [], []
+            for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):
+                rec, _ = run_sequence(s, predictor, single(kind, 20), settings, user_seed(0, name, i, kind))
+                n90.append(noi(rec["ious"], 0.9, 20))
+                first.append(rec["ious"][0])
+            print(f"{ckpt} {kind}: NoI@90 {np.mean(n90):.2f}, first IoU {np.mean(first):.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
