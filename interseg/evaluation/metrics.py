@@ -6,6 +6,7 @@
   ``d = round(ratio x image diagonal)`` (at least 1) or, for ``ratio >= 1``, ``d = ratio`` pixels.
 * :func:`noi` — number of interactions to reach an IoU threshold (the cap if never reached).
 * :func:`noi_summary` — mean NoI and the count of objects that never reached the threshold.
+* :func:`stride_ceiling_iou` — the best IoU a prediction at 1/stride of the image's resolution can reach.
 """
 
 from __future__ import annotations
@@ -25,6 +26,25 @@ def iou(gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None = None) -> f
     if union == 0:
         return 1.0
     return float(np.count_nonzero(gt & pred) / union)
+
+
+def stride_ceiling_iou(gt: np.ndarray, stride: int, ignore: np.ndarray | None = None) -> float:
+    """The IoU of a perfect prediction made at 1/``stride`` of the image's resolution: the ground truth
+    average-pooled in ``stride`` x ``stride`` cells (partial cells at the right and bottom edges averaged over
+    their pixels), upsampled bilinearly to the image and thresholded at 0.5, as the predictor treats a
+    network's output. What a decoder of that output stride can reach at best on the object."""
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, not {stride}")
+    h, w = gt.shape
+    gh, gw = -(-h // stride), -(-w // stride)
+    padded = np.zeros((gh * stride, gw * stride), np.float32)
+    padded[:h, :w] = gt.astype(bool)
+    counts = np.zeros_like(padded)
+    counts[:h, :w] = 1
+    cells = (gh, stride, gw, stride)
+    low = padded.reshape(cells).sum((1, 3)) / counts.reshape(cells).sum((1, 3))
+    up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    return iou(gt, up, ignore)
 
 
 def boundary_width(shape: tuple[int, int], ratio: float) -> int:
