@@ -30,12 +30,13 @@ def main() -> None:
     strides = [int(s) for s in args.strides.split(",")]
     print("dataset  | stride | objects | mean IoU | min IoU | objects below --below")
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
-        ds = build_eval_dataset(name, cfg)
-        samples = [ds[i] for i in range(len(ds))]
+        ious: dict[int, list[tuple[float, str]]] = {stride: [] for stride in strides}
+        for s in build_eval_dataset(name, cfg):  # one image in memory at a time
+            for stride in strides:
+                ious[stride].append((stride_ceiling_iou(s.gt > 0, stride, s.ignore > 0), s.name))
         for stride in strides:
-            ious = [(stride_ceiling_iou(s.gt > 0, stride, s.ignore > 0), s.name) for s in samples]
-            values = np.array([v for v, _ in ious])
-            low = [f"{n} {v:.3f}" for v, n in sorted(ious) if v < args.below]
+            values = np.array([v for v, _ in ious[stride]])
+            low = [f"{n} {v:.3f}" for v, n in sorted(ious[stride]) if v < args.below]
             shown = ", ".join(low[:args.show]) + (f", … ({len(low)} in all)" if len(low) > args.show else "")
             print(f"{name:8} | {stride:6} | {len(values):7} | {values.mean():8.4f} | {values.min():7.4f} | "
                   f"{shown or '-'}")

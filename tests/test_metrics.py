@@ -103,12 +103,12 @@ def test_stride_ceiling_iou_synthetic():
 
 
 def test_stride_ceiling_iou_on_grabcut():
-    """GrabCut's 304074 (a thin-limbed object) is capped near 0.91 IoU by a stride-4 output on the whole
-    image, which is why a whole-image stride-4 model cannot reach 90 % on it; finer strides lift the cap."""
+    """GrabCut's 304074 is capped near 0.91 IoU by a stride-4 output on the whole image, which is why a
+    whole-image stride-4 model cannot reach 90 % on it; finer strides lift the cap."""
     from interseg.data.readers.grabcut import GrabCutDataset
 
     ds = GrabCutDataset(require_data("GrabCut"))
-    sample = next(ds[i] for i in range(len(ds)) if ds[i].name == "304074")
+    sample = ds[next(i for i in range(len(ds)) if ds.sample_name(i) == "304074")]
     gt, ign = sample.gt > 0, sample.ignore > 0
     caps = [stride_ceiling_iou(gt, s, ign) for s in (1, 2, 4, 8)]
     assert caps[0] == 1.0
