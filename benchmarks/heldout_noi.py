@@ -7,6 +7,7 @@ options (its recommended ZoomIn start included), and the script prints NoI@90 (a
 interactions, RITM click simulator) and the mean IoU after the first interaction, per input type.
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
+                                         [--refine none|guided [--refine-radius R] [--refine-eps E]]
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def main() -> None:
     ap.add_argument("--types", default="point,contour,stroke")
     ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
                     help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
+    ap.add_argument("--refine", choices=["none", "guided"], help="override the checkpoints' refinement")
+    ap.add_argument("--refine-radius", type=int, metavar="R")
+    ap.add_argument("--refine-eps", type=float, metavar="E")
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = load_config(args.config)
@@ -48,7 +52,8 @@ def main() -> None:
     settings = EvalSettings(mode="noi", max_interactions=20)
     print(f"{len(samples)} held-out objects ({', '.join(DATASETS)}), NoI@90 / first-interaction IoU")
     for ckpt in args.checkpoints:
-        predictor = load_predictor(ckpt, cfg)
+        predictor = load_predictor(ckpt, cfg, argparse.Namespace(
+            cpu=True, refine=args.refine, refine_radius=args.refine_radius, refine_eps=args.refine_eps))
         for kind in args.types.split(","):
             n90, first = [], []
             for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):

@@ -6,7 +6,8 @@ For each architecture: milliseconds per interaction (median of --reps runs after
   * ONNX Runtime (CPU), batch 1, from `interseg export-onnx`, whose logits are checked against torch.
 Then, for the shipped default model (or --checkpoint), the end-to-end time of one interaction as a user
 sees it (Session.add: encoding, network, ZoomIn, upsampling, threshold) over simulated clicks on a
-bundled 640x421 photo, for each backend with and without flip averaging.
+bundled 640x421 photo, for each backend with and without flip averaging, and with the guided-filter
+edge refinement (``--refine guided``).
 Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
 """
 
@@ -66,6 +67,7 @@ def bench_session(spec: str, reps: int) -> None:
     from interseg.data.image_io import load_image, load_label_map
     from interseg.inference.loading import resolve_checkpoint
     from interseg.inference.net_predictor import NetPredictor, PredictorOptions
+    from interseg.inference.refine import RefineParams
     from interseg.inference.session import Session
     from interseg.interactions.users import SimulatedUser
     from interseg.models.checkpoint import load_checkpoint
@@ -74,22 +76,27 @@ def bench_session(spec: str, reps: int) -> None:
     image = load_image(sample / "img" / "horse00_000000281447.jpg")
     gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
     net, _ = load_checkpoint(resolve_checkpoint(spec, None))
-    print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on), image {image.shape[1]}x"
-          f"{image.shape[0]}")
-    for backend in ("torch", "onnx"):
-        for flip in (True, False):
-            session = Session(image, NetPredictor(net, spec, PredictorOptions(flip=flip, backend=backend)))
-            user = SimulatedUser(0)
-            times = []
-            for i in range(reps + 3):
-                if len(session.interactions) >= 10:
-                    session.reset()
-                click = user.next("point", gt, session.mask, None, session.interactions)
-                t0 = time.perf_counter()
-                session.add(click)
-                if i >= 3:
-                    times.append((time.perf_counter() - t0) * 1000)
-            print(f"  {backend:<6} flip {'on ' if flip else 'off'}  {statistics.median(times):7.1f} ms", flush=True)
+    print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on; the last line with the edge "
+          f"refinement), image {image.shape[1]}x{image.shape[0]}")
+    guided = RefineParams("guided", 8, 1e-3)
+    for backend, flip, refine in (("torch", True, RefineParams()), ("torch", False, RefineParams()),
+                                  ("onnx", True, RefineParams()), ("onnx", False, RefineParams()),
+                                  ("torch", True, guided)):
+        opts = PredictorOptions(flip=flip, backend=backend, refine=refine)
+        session = Session(image, NetPredictor(net, spec, opts))
+        user = SimulatedUser(0)
+        times = []
+        for i in range(reps + 3):
+            if len(session.interactions) >= 10:
+                session.reset()
+            click = user.next("point", gt, session.mask, None, session.interactions)
+            t0 = time.perf_counter()
+            session.add(click)
+            if i >= 3:
+                times.append((time.perf_counter() - t0) * 1000)
+        extra = " + --refine guided" if refine.mode != "none" else ""
+        print(f"  {backend:<6} flip {'on ' if flip else 'off'}{extra}  {statistics.median(times):7.1f} ms",
+              flush=True)
 
 
 def main() -> None:

@@ -34,8 +34,21 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
                    help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
                         "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
+    g.add_argument("--refine", choices=["none", "guided"],
+                   help="edge-aware refinement of the probabilities: guided = colour guided filter "
+                        "(default: the model's own recommendation, else none)")
+    g.add_argument("--refine-radius", type=int, metavar="R",
+                   help="guided filter window radius in network-input pixels (default: the model's, else 8)")
+    g.add_argument("--refine-eps", type=float, metavar="E",
+                   help="guided filter regularisation (default: the model's, else 0.001)")
     g.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
+
+
+def _add_refine_recommendation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--refine", choices=["none", "guided"], help="recommend this refinement of the probabilities")
+    p.add_argument("--refine-radius", type=int, metavar="R", help="its guided filter radius (network-input pixels)")
+    p.add_argument("--refine-eps", type=float, metavar="E", help="its guided filter regularisation")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
                     help="recommend ZoomIn after N clicks for this model (kept in its metadata; predictors "
                          "use it unless --zoom-in-skip-clicks is given)")
+    _add_refine_recommendation(pb)
+    rc = mk_sub.add_parser("recommend", help="set the predictor settings a model recommends (its metadata)")
+    rc.add_argument("model", help="shipped model name or checkpoint path")
+    rc.add_argument("--zoom-in-skip-clicks", type=int, metavar="N", help="recommend ZoomIn after N clicks")
+    _add_refine_recommendation(rc)
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")

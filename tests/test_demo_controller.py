@@ -191,3 +191,23 @@ def test_view_zoom_and_pan(ctl):
     assert ctl.view_to_image(150, 100) == pytest.approx((100, 100))
     ctl.fit_view(240, 160)
     assert ctl.view_scale == pytest.approx(0.4988, abs=1e-3)
+
+
+def test_edge_refinement_toggle_applies_to_the_next_prediction(folder):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
+    probs = []
+    for on in (False, True):
+        c = AnnotationController(NetPredictor(net, "m"))
+        assert c.refine_enabled() is False
+        c.set_refine(on)
+        assert c.refine_enabled() is on and ("on" if on else "off") in c.status
+        c.open(folder / "106024.jpg")
+        c.press(200, 150, True)
+        probs.append(c.session.prob.copy())
+    assert not np.allclose(probs[0], probs[1])
+    g = AnnotationController(GrabCutPredictor())
+    assert g.refine_enabled() is None
+    g.set_refine(True)
+    assert "network models only" in g.status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return list_models(args)
     if args.models_command == "publish":
         return publish(args)
+    if args.models_command == "recommend":
+        return recommend(args)
     raise ConfigError(f"unknown models command {args.models_command}")
 
 
@@ -81,13 +84,46 @@ def publish(args: argparse.Namespace) -> int:
              "iterations": meta.get("iterations"), "epochs": meta.get("epoch"), "init": meta.get("init", ""),
              "teacher": meta.get("recipe", {}).get("TRAIN", {}).get("TEACHER", ""),
              "training_time": args.training_time, "source": args.checkpoint.name, "results": {}}
-    skip = getattr(args, "zoom_in_skip_clicks", None)
-    if skip is not None:
-        if skip < 0:
-            raise ConfigError(f"--zoom-in-skip-clicks must be >= 0, not {skip}")
-        clean["inference"] = {"zoom_in_skip_clicks": skip}
+    inference = inference_block(args)
+    if inference:
+        clean["inference"] = inference
     save_checkpoint(out, net, clean)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {net.arch.backbone}, "
           f"inputs: {', '.join(net.arch.input_types)})")
     return 0
 
+
+def inference_block(args: argparse.Namespace, current: dict | None = None, source: str = "") -> dict:
+    """The ``inference`` metadata (predictor settings a model recommends) from ``--zoom-in-skip-clicks``
+    and ``--refine`` / ``--refine-radius`` / ``--refine-eps``, over ``current``."""
+    from ..inference.loading import recommended_refine, refine_from_args
+
+    block = dict(current or {})
+    skip = getattr(args, "zoom_in_skip_clicks", None)
+    if skip is not None:
+        if skip < 0:
+            raise ConfigError(f"--zoom-in-skip-clicks must be >= 0, not {skip}")
+        block["zoom_in_skip_clicks"] = skip
+    given = [getattr(args, k, None) for k in ("refine", "refine_radius", "refine_eps")]
+    if given[0] is None and any(v is not None for v in given[1:]) and "refine" not in block:
+        raise ConfigError("--refine-radius / --refine-eps need --refine guided")
+    if any(v is not None for v in given):
+        block["refine"] = dataclasses.asdict(refine_from_args(args, recommended_refine({"inference": block}, source)))
+    return block
+
+
+def recommend(args: argparse.Namespace) -> int:
+    """Set the predictor settings a model recommends in its metadata (weights unchanged)."""
+    from ..config import load_config
+    from ..inference.loading import resolve_checkpoint
+    from ..models.checkpoint import update_metadata
+
+    path = resolve_checkpoint(args.model, load_config(args.config))
+    _, meta = read_metadata(path)
+    block = inference_block(args, meta.get("inference"), str(path))
+    if block == meta.get("inference", {}):
+        print(f"{path}: nothing to change (inference: {block or 'none'})")
+        return 0
+    update_metadata(path, {"inference": block})
+    print(f"{path}: inference recommendations now {block}")
+    return 0

@@ -68,6 +68,12 @@ class DemoApp:
             ttk.Spinbox(zbox, from_=lo, to=hi, increment=inc, textvariable=var, width=6,
                         command=lambda k=key: self._zoom_changed(k)).grid(row=row, column=1, sticky="e")
 
+        rbox = ttk.LabelFrame(panel, text="Refinement", padding=6)
+        rbox.pack(fill=tk.X)
+        self.refine_on = tk.BooleanVar(value=bool(self.c.refine_enabled()))
+        ttk.Checkbutton(rbox, text="snap to image edges (guided filter)", variable=self.refine_on,
+                        command=lambda: self.c.set_refine(self.refine_on.get())).pack(anchor="w")
+
         sbox = ttk.LabelFrame(panel, text="Visualisation", padding=6)
         sbox.pack(fill=tk.X)
         self.sliders = {}

@@ -229,6 +229,23 @@ class AnnotationController:
         self.predictor.options = dataclasses.replace(opts, zoom_in=z)
         self.on_change()
 
+    def refine_enabled(self) -> bool | None:
+        """Whether predictions are snapped to the image's edges (None: not a network model)."""
+        opts = getattr(self.predictor, "options", None)
+        return opts.refine.mode != "none" if opts is not None else None
+
+    def set_refine(self, enabled: bool) -> None:
+        """Turn the guided-filter refinement on or off for the next predictions (keeping the model's
+        recommended radius and eps, or the defaults)."""
+        opts = getattr(self.predictor, "options", None)
+        if opts is None:
+            self.status = "Edge refinement applies to network models only"
+        else:
+            mode = "guided" if enabled else "none"
+            self.predictor.options = dataclasses.replace(opts, refine=dataclasses.replace(opts.refine, mode=mode))
+            self.status = f"edge refinement {'on' if enabled else 'off'} from the next interaction"
+        self.on_change()
+
     # -- files ---------------------------------------------------------------------------------
     def autosave(self) -> dict | None:
         s = self.session

@@ -33,6 +33,12 @@ def stride_ceiling_iou(gt: np.ndarray, stride: int, ignore: np.ndarray | None = 
     average-pooled in ``stride`` x ``stride`` cells (partial cells at the right and bottom edges averaged over
     their pixels), upsampled bilinearly to the image and thresholded at 0.5, as the predictor treats a
     network's output. What a decoder of that output stride can reach at best on the object."""
+    return iou(gt, stride_limited(gt, stride) > 0.5, ignore)
+
+
+def stride_limited(gt: np.ndarray, stride: int) -> np.ndarray:
+    """The ground truth as a decoder of output stride ``stride`` can draw it at best (see
+    :func:`stride_ceiling_iou`): a float map in [0, 1] at the image's size, before the threshold."""
     if stride < 1:
         raise ValueError(f"stride must be >= 1, not {stride}")
     h, w = gt.shape
@@ -43,8 +49,7 @@ def stride_ceiling_iou(gt: np.ndarray, stride: int, ignore: np.ndarray | None = 
     counts[:h, :w] = 1
     cells = (gh, stride, gw, stride)
     low = padded.reshape(cells).sum((1, 3)) / counts.reshape(cells).sum((1, 3))
-    up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
-    return iou(gt, up, ignore)
+    return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def boundary_width(shape: tuple[int, int], ratio: float) -> int:

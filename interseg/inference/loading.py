@@ -16,6 +16,7 @@ from ..models.checkpoint import load_checkpoint, torch_device
 from .grabcut import GrabCutPredictor
 from .net_predictor import NetPredictor, PredictorOptions
 from .predictor import Predictor
+from .refine import RefineParams
 from .zoom_in import ZoomInParams
 
 SHIPPED_DIR = Path(str(resources.files("interseg") / "resources" / "models"))
@@ -47,9 +48,35 @@ def recommended_skip_clicks(meta: dict, source: str | Path) -> int | None:
     return value
 
 
-def options_from_args(args: argparse.Namespace, model_skip_clicks: int | None = None) -> PredictorOptions:
-    """Predictor options from the command line; ``model_skip_clicks`` is the model's own ZoomIn start,
-    used unless ``--zoom-in-skip-clicks`` is given."""
+def recommended_refine(meta: dict, source: str | Path) -> RefineParams | None:
+    """The refinement a model's publisher recommends (``meta["inference"]["refine"]``: mode, radius, eps)."""
+    value = meta.get("inference", {}).get("refine")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, dict) or set(value) - {"mode", "radius", "eps"}:
+            raise ValueError("expected a mapping with mode, radius and eps")
+        return RefineParams(**value)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: metadata inference.refine {value!r}: {e}") from None
+
+
+def refine_from_args(args: argparse.Namespace, model_refine: RefineParams | None = None) -> RefineParams:
+    """``--refine`` / ``--refine-radius`` / ``--refine-eps`` over the model's recommendation."""
+    base = model_refine or RefineParams()
+    mode = getattr(args, "refine", None) or base.mode
+    radius = getattr(args, "refine_radius", None)
+    eps = getattr(args, "refine_eps", None)
+    try:
+        return RefineParams(mode, base.radius if radius is None else radius, base.eps if eps is None else eps)
+    except ValueError as e:
+        raise CheckpointError(f"--refine: {e}") from None
+
+
+def options_from_args(args: argparse.Namespace, model_skip_clicks: int | None = None,
+                      model_refine: RefineParams | None = None) -> PredictorOptions:
+    """Predictor options from the command line; ``model_skip_clicks`` (the model's own ZoomIn start)
+    and ``model_refine`` are used unless ``--zoom-in-skip-clicks`` / ``--refine…`` say otherwise."""
     fh, fw = getattr(args, "fixed_h", None), getattr(args, "fixed_w", None)
     if (fh is None) != (fw is None):
         raise CheckpointError("--fixed-h and --fixed-w must be given together")
@@ -61,15 +88,16 @@ def options_from_args(args: argparse.Namespace, model_skip_clicks: int | None = 
     # evaluate downscales the samples itself (--max-size); predict limits the network input with it
     max_size = getattr(args, "max_size", None) if getattr(args, "command", "") != "evaluate" else None
     return PredictorOptions(fixed_size=(fh, fw) if fh else None, max_size=max_size, zoom_in=zoom,
-                            flip=not getattr(args, "no_flip", False), backend=getattr(args, "backend", "torch"))
+                            flip=not getattr(args, "no_flip", False), backend=getattr(args, "backend", "torch"),
+                            refine=refine_from_args(args, model_refine))
 
 
 def load_predictor(spec: str, cfg: Config | None, args: argparse.Namespace | None = None) -> NetPredictor:
     path = resolve_checkpoint(spec, cfg)
     device = torch_device(getattr(args, "cpu", False) if args else True)
     net, meta = load_checkpoint(path, device)
-    skip = recommended_skip_clicks(meta, path)
-    opts = options_from_args(args if args is not None else argparse.Namespace(), skip)
+    skip, ref = recommended_skip_clicks(meta, path), recommended_refine(meta, path)
+    opts = options_from_args(args if args is not None else argparse.Namespace(), skip, ref)
     return NetPredictor(net, meta.get("name", path.stem), opts, device)
 
 

@@ -4,12 +4,14 @@ Per step: choose the region (whole image or ZoomIn crop), resize it to the netwo
 (``fixed_size`` stretches it to exactly h x w; otherwise the longest side is limited by
 ``max_size``, or set to ZoomIn's target size on a crop; sides are padded to multiples of 32), encode
 the interactions at that resolution, run the network (averaged with its horizontal flip by
-default, logits averaged before the sigmoid), and paste the probabilities back at image size
-(zero outside a ZoomIn crop).
+default, logits averaged before the sigmoid), upsample the probabilities to the region's size,
+optionally refine them along the image's edges (``refine``: the guided filter, its radius given in
+network-input pixels), and paste them back at image size (zero outside a ZoomIn crop).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Sequence
@@ -24,6 +26,7 @@ from ..interactions.types import Interaction
 from ..models.inputs import build_maps, select_interactions
 from ..models.network import IntersegNet
 from .predictor import PredictorState
+from .refine import RefineParams, refine
 from .zoom_in import ZoomInParams, zoom_roi
 
 
@@ -33,6 +36,7 @@ class PredictorOptions:
     max_size: int | None = None
     zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
     flip: bool = True
+    refine: RefineParams = field(default_factory=RefineParams)
     #: "torch", or "onnx" (ONNX Runtime on the CPU: about 2x faster there; exported once at start-up)
     backend: str = "torch"
 
@@ -128,6 +132,11 @@ class NetPredictor:
         logits = (out[:1] + out[1:].flip(3)) / 2 if self.options.flip else out
         logits = logits[:, :, :nh, :nw]
         prob = torch.sigmoid(F.interpolate(logits, size=(ch, cw), mode="bilinear", align_corners=False))
+        prob_np = prob[0, 0].float().cpu().numpy()
+        rp = self.options.refine
+        if rp.mode != "none":  # the radius follows the network's scale on this region
+            rp = dataclasses.replace(rp, radius=max(1, round(rp.radius * max(ch / nh, cw / nw))))
+            prob_np = refine(prob_np, state.image[y0:y1, x0:x1], rp, state.cache, (x0, y0, x1, y1))
         out = np.zeros((H, W), np.float32)
-        out[y0:y1, x0:x1] = prob[0, 0].float().cpu().numpy()
+        out[y0:y1, x0:x1] = prob_np
         return out
