@@ -62,12 +62,25 @@ def list_models(args: argparse.Namespace) -> int:
             summary = ", ".join(f"{k} {v}" for k, v in res.items()) or "-"
             rows.append([p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else ""),
                          arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB",
-                         "+".join(meta.get("training_data", [])) or "-", summary, where])
+                         "+".join(meta.get("training_data", [])) or "-", _recommended(meta), summary, where])
     if not rows:
         print("no models found (shipped models live in interseg/resources/models)")
         return 0
-    print(format_table(["name", "architecture", "inputs", "size", "training data", "results", "where"], rows))
+    print(format_table(["name", "architecture", "inputs", "size", "training data", "predictor", "results", "where"],
+                       rows))
     return 0
+
+
+def _recommended(meta: dict) -> str:
+    """The predictor settings a model's metadata recommends, in words."""
+    inf = meta.get("inference", {})
+    parts = []
+    if "zoom_in_skip_clicks" in inf:
+        parts.append(f"ZoomIn after {inf['zoom_in_skip_clicks']} clicks")
+    ref = inf.get("refine") or {}
+    if ref.get("mode", "none") != "none":
+        parts.append(f"refine {ref['mode']} r={ref.get('radius')} eps={ref.get('eps')}")
+    return "; ".join(parts) or "-"
 
 
 def publish(args: argparse.Namespace) -> int:
