@@ -137,3 +137,19 @@ def test_model_recommended_refinement_is_used_unless_overridden(tmp_path, capsys
     update_metadata(path, {"inference": {"refine": {"mode": "guided", "radius": "wide"}}})
     with pytest.raises(CheckpointError, match="m.safetensors: metadata inference.refine"):
         load_predictor(str(path), None)
+
+
+def test_huge_regions_are_filtered_downscaled():
+    """A 3000x2400 region is filtered at MAX_SIDE and upsampled: same size out, edges still snapped."""
+    from interseg.inference import refine as refine_mod
+
+    h, w = 2400, 3000
+    image = np.full((h, w, 3), 40, np.uint8)
+    image[600:1800, 700:2300] = (220, 180, 60)
+    gt = np.zeros((h, w), bool)
+    gt[600:1800, 700:2300] = True
+    coarse = stride_limited(gt, 32)  # a very coarse prediction: rounded corners
+    out = refine(coarse, image, RefineParams("guided", 16, 1e-3))
+    assert out.shape == (h, w) and out.dtype == np.float32
+    assert max(h, w) > refine_mod.MAX_SIDE
+    assert iou(gt, out > 0.5) > iou(gt, coarse > 0.5)

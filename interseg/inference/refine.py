@@ -8,7 +8,7 @@ the image has an edge, the probability's transition snaps to it; where the image
 probability is only smoothed.  It needs no training and costs a few box filters per prediction.
 
 The image-only terms (window means of ``I``, the inverse of its regularised 3x3 covariance) are
-computed once per image region and cached; each prediction then costs 7 box filters.
+computed once per image region and cached; each prediction then costs four box-filter passes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class RefineParams:
     """``mode`` "none" (the network's bilinear upsampling as it is) or "guided"."""
 
     mode: str = "none"
-    radius: int = 8        # window radius in image pixels
+    radius: int = 8        # window radius in pixels of the map (the predictor scales it from network input)
     eps: float = 1e-3      # regularisation; larger = smoother, less edge-following (image in [0, 1])
 
     def __post_init__(self) -> None:
@@ -81,14 +81,27 @@ class GuidedFilter:
         return np.einsum("hwi,hwi->hw", _box(a, r), self.guide) + _box(b, r)
 
 
+#: longer sides are filtered at this size and the result upsampled (memory: ~150 bytes per filtered pixel)
+MAX_SIDE = 2048
+
+
 def refine(prob: np.ndarray, image: np.ndarray, params: RefineParams,
            cache: dict | None = None, key: object = None) -> np.ndarray:
     """``prob`` (H, W) in [0, 1] refined along the edges of ``image`` (H, W, 3) uint8, clipped to [0, 1].
 
+    Regions longer than ``MAX_SIDE`` are filtered downscaled to it (radius scaled alike) and upsampled.
     With a ``cache`` dict, the filter's image terms are kept under ``(key, radius, eps)`` (the
     predictor passes its per-image cache and the ZoomIn region as the key)."""
     if params.mode == "none":
         return prob
+    h, w = prob.shape
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = refine(cv2.resize(prob, size, interpolation=cv2.INTER_AREA),
+                       cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+                       RefineParams(params.mode, max(1, round(params.radius * scale)), params.eps), cache, key)
+        return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
     ck = ("guided_filter", key, params.radius, params.eps)
     gf = cache.get(ck) if cache is not None else None
     if gf is None:
