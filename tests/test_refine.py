@@ -153,3 +153,11 @@ def test_huge_regions_are_filtered_downscaled():
     assert out.shape == (h, w) and out.dtype == np.float32
     assert max(h, w) > refine_mod.MAX_SIDE
     assert iou(gt, out > 0.5) > iou(gt, coarse > 0.5)
+    # with a cache, the downscaled image's terms are built once and reused by the next prediction
+    cache: dict = {}
+    first = refine(coarse, image, RefineParams("guided", 16, 1e-3), cache, "region")
+    (gf,) = cache.values()
+    assert gf.guide.shape[:2] == (refine_mod.MAX_SIDE * h // w, refine_mod.MAX_SIDE)
+    assert np.array_equal(first, out)
+    refine(coarse, image, RefineParams("guided", 16, 1e-3), cache, "region")
+    assert next(iter(cache.values())) is gf

@@ -96,19 +96,19 @@ def refine(prob: np.ndarray, image: np.ndarray, params: RefineParams,
         return prob
     h, w = prob.shape
     scale = min(1.0, MAX_SIDE / max(h, w))
-    if scale < 1.0:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        small = refine(cv2.resize(prob, size, interpolation=cv2.INTER_AREA),
-                       cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-                       RefineParams(params.mode, max(1, round(params.radius * scale)), params.eps), cache, key)
-        return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
-    ck = ("guided_filter", key, params.radius, params.eps)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    radius = max(1, round(params.radius * scale))
+    ck = ("guided_filter", key, radius, params.eps)
     gf = cache.get(ck) if cache is not None else None
-    if gf is None:
-        gf = GuidedFilter(image, params.radius, params.eps)
+    if gf is None:  # the (downscaled) image and its terms: once per region, not per prediction
+        guide = image if scale == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        gf = GuidedFilter(guide, radius, params.eps)
         if cache is not None:
             # one region at a time: a new ZoomIn crop replaces the previous one's terms
             for k in [k for k in cache if isinstance(k, tuple) and k[:1] == ("guided_filter",)]:
                 del cache[k]
             cache[ck] = gf
-    return np.clip(gf(prob), 0.0, 1.0)
+    if scale == 1.0:
+        return np.clip(gf(prob), 0.0, 1.0)
+    small = np.clip(gf(cv2.resize(prob, size, interpolation=cv2.INTER_AREA)), 0.0, 1.0)
+    return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
