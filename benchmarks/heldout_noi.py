@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from interseg.cli import add_refine_args
 from interseg.config import load_config
 from interseg.data.registry import build_train_dataset
 from interseg.evaluation.metrics import noi
@@ -39,9 +40,7 @@ def main() -> None:
     ap.add_argument("--types", default="point,contour,stroke")
     ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
                     help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
-    ap.add_argument("--refine", choices=["none", "guided"], help="override the checkpoints' refinement")
-    ap.add_argument("--refine-radius", type=int, metavar="R")
-    ap.add_argument("--refine-eps", type=float, metavar="E")
+    add_refine_args(ap)
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = load_config(args.config)

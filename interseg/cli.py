@@ -34,21 +34,23 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
                    help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
                         "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
-    g.add_argument("--refine", choices=["none", "guided"],
-                   help="edge-aware refinement of the probabilities: guided = colour guided filter "
-                        "(default: the model's own recommendation, else none)")
-    g.add_argument("--refine-radius", type=int, metavar="R",
-                   help="guided filter window radius in network-input pixels (default: the model's, else 8)")
-    g.add_argument("--refine-eps", type=float, metavar="E",
-                   help="guided filter regularisation (default: the model's, else 0.001)")
+    add_refine_args(g)
     g.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
 
 
-def _add_refine_recommendation(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--refine", choices=["none", "guided"], help="recommend this refinement of the probabilities")
-    p.add_argument("--refine-radius", type=int, metavar="R", help="its guided filter radius (network-input pixels)")
-    p.add_argument("--refine-eps", type=float, metavar="E", help="its guided filter regularisation")
+def add_refine_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, recommend: bool = False) -> None:
+    """``--refine``, ``--refine-radius``, ``--refine-eps``: the edge refinement a predictor uses, or with
+    ``recommend`` the one a model recommends (its metadata)."""
+    default = "" if recommend else " (default: the model's own recommendation, else {})"
+    p.add_argument("--refine", choices=["none", "guided"],
+                   help=("recommend this " if recommend else "")
+                   + "edge-aware refinement of the probabilities: guided = colour guided filter"
+                   + default.format("none"))
+    p.add_argument("--refine-radius", type=int, metavar="R",
+                   help="guided filter window radius in network-input pixels" + default.format(8))
+    p.add_argument("--refine-eps", type=float, metavar="E",
+                   help="guided filter regularisation" + default.format(0.001))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,11 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
                     help="recommend ZoomIn after N clicks for this model (kept in its metadata; predictors "
                          "use it unless --zoom-in-skip-clicks is given)")
-    _add_refine_recommendation(pb)
+    add_refine_args(pb, recommend=True)
     rc = mk_sub.add_parser("recommend", help="set the predictor settings a model recommends (its metadata)")
     rc.add_argument("model", help="shipped model name or checkpoint path")
     rc.add_argument("--zoom-in-skip-clicks", type=int, metavar="N", help="recommend ZoomIn after N clicks")
-    _add_refine_recommendation(rc)
+    add_refine_args(rc, recommend=True)
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")
