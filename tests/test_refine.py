@@ -126,7 +126,7 @@ def test_model_recommended_refinement_is_used_unless_overridden(tmp_path, capsys
     assert meta["inference"] == {"zoom_in_skip_clicks": 4, "refine": {"mode": "guided", "radius": 6, "eps": 0.001}}
     from interseg.commands.models import _recommended
 
-    assert _recommended(meta) == "ZoomIn after 4 clicks; refine guided r=6 eps=0.001"  # `models list` column
+    assert _recommended(meta, path) == "ZoomIn after 4 clicks; refine guided r=6 eps=0.001"  # `models list` column
     opts = load_predictor(str(path), None).options
     assert opts.refine == RefineParams("guided", 6, 1e-3) and opts.zoom_in.skip_clicks == 4
     # the command line wins, and the records' fingerprint follows it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 import torch
 
@@ -62,7 +63,7 @@ def list_models(args: argparse.Namespace) -> int:
             summary = ", ".join(f"{k} {v}" for k, v in res.items()) or "-"
             rows.append([p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else ""),
                          arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB",
-                         "+".join(meta.get("training_data", [])) or "-", _recommended(meta), summary, where])
+                         "+".join(meta.get("training_data", [])) or "-", _recommended(meta, p), summary, where])
     if not rows:
         print("no models found (shipped models live in interseg/resources/models)")
         return 0
@@ -71,15 +72,14 @@ def list_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recommended(meta: dict) -> str:
-    """The predictor settings a model's metadata recommends, in words."""
-    inf = meta.get("inference", {})
-    parts = []
-    if "zoom_in_skip_clicks" in inf:
-        parts.append(f"ZoomIn after {inf['zoom_in_skip_clicks']} clicks")
-    ref = inf.get("refine") or {}
-    if ref.get("mode", "none") != "none":
-        parts.append(f"refine {ref['mode']} r={ref.get('radius')} eps={ref.get('eps')}")
+def _recommended(meta: dict, source: str | Path) -> str:
+    """The predictor settings a model's metadata recommends, in words (read as the predictors read them)."""
+    from ..inference.loading import recommended_refine, recommended_skip_clicks
+
+    skip, ref = recommended_skip_clicks(meta, source), recommended_refine(meta, source)
+    parts = [f"ZoomIn after {skip} clicks"] if skip is not None else []
+    if ref is not None and ref.mode != "none":
+        parts.append(f"refine {ref.mode} r={ref.radius} eps={ref.eps}")
     return "; ".join(parts) or "-"
 
 
