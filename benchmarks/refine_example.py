@@ -36,9 +36,10 @@ def main() -> None:
     args = ap.parse_args()
     cfg = load_config(args.config)
     ds = build_eval_dataset(args.dataset, cfg)
-    index = next((i for i in range(len(ds)) if ds.sample_name(i) == args.object), None)
-    if index is None:
-        raise SystemExit(f"{args.dataset}: no object named {args.object!r}")
+    try:
+        index = ds.index_of(args.object)
+    except KeyError as e:
+        raise SystemExit(e.args[0]) from None
     sample = ds[index]
     settings = EvalSettings(mode="iou", n_interactions=args.clicks)
     panels = []

@@ -108,7 +108,7 @@ def test_stride_ceiling_iou_on_grabcut():
     from interseg.data.readers.grabcut import GrabCutDataset
 
     ds = GrabCutDataset(require_data("GrabCut"))
-    sample = ds[next(i for i in range(len(ds)) if ds.sample_name(i) == "304074")]
+    sample = ds[ds.index_of("304074")]
     gt, ign = sample.gt > 0, sample.ignore > 0
     caps = [stride_ceiling_iou(gt, s, ign) for s in (1, 2, 4, 8)]
     assert caps[0] == 1.0

@@ -192,3 +192,11 @@ def test_coco_mval_layout(tmp_path):
     Image.fromarray(m).save(tmp_path / "gt" / "cat00_1.png")
     s = CocoMValDataset(tmp_path)[0]
     assert s.gt.sum() == 49
+
+
+def test_index_of_finds_a_sample_by_name():
+    ds = GrabCutDataset(require_data("GrabCut"))
+    i = ds.index_of("304074")
+    assert ds.sample_name(i) == "304074"
+    with pytest.raises(KeyError, match="no sample named 'nope'"):
+        ds.index_of("nope")

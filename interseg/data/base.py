@@ -69,6 +69,13 @@ class Dataset(ABC):
     def sample_name(self, index: int) -> str:
         return self.item_key(self.items[index])
 
+    def index_of(self, name: str) -> int:
+        """The index of the sample called ``name`` (see :meth:`sample_name`), without loading any image."""
+        for i in range(len(self)):
+            if self.sample_name(i) == name:
+                return i
+        raise KeyError(f"{self.root}: no sample named {name!r}")
+
     def image_paths(self) -> list[Path]:
         seen: dict[Path, None] = {}
         for it in self.items:
