@@ -4,10 +4,11 @@ For each architecture: milliseconds per interaction (median of --reps runs after
   * torch eager, one forward (batch 1, channels-last), as the predictor runs without flip averaging;
   * torch eager with horizontal-flip averaging (batch 2, the predictor's default);
   * ONNX Runtime (CPU), batch 1, from `interseg export-onnx`, whose logits are checked against torch.
-Then, for the shipped default model (or --checkpoint), the end-to-end time of one interaction as a user
-sees it (Session.add: encoding, network, ZoomIn, upsampling, threshold) over simulated clicks on a
-bundled 640x421 photo, for each backend with and without flip averaging, and with the guided-filter
-edge refinement (``--refine guided``).
+For the Segformers, the whole network with the fused MLP decoder against the published concat-then-fuse
+formulation (``MLPDecoder.forward_concat``). Then, for the shipped default model (or --checkpoint), the
+end-to-end time of one interaction as a user sees it (Session.add: encoding, network, ZoomIn, upsampling,
+threshold) over simulated clicks on a bundled 640x421 photo, for each backend with and without flip
+averaging, and with the guided-filter edge refinement (``--refine guided``).
 Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
 """
 
@@ -61,6 +62,19 @@ def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float
         eager = median_ms(lambda: net(*one), reps)
         flip = median_ms(lambda: net(*two), reps)
     return params, eager, flip, onnx_ms, diff
+
+
+def bench_mlp_decoder(arch: str, s: int, reps: int) -> None:
+    """Whole-network torch+flip time with the fused MLP decoder vs the published concat-then-fuse one."""
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig(arch)).eval()
+    x, m = torch.randn(2, 3, s, s), torch.zeros(2, 7, s, s)
+    with torch.inference_mode():
+        fused = median_ms(lambda: net(x, m), reps)
+        net.head.forward = net.head.forward_concat  # the instance attribute shadows the method
+        concat = median_ms(lambda: net(x, m), reps)
+    print(f"{arch:<14} MLP decoder, torch+flip: concatenate-then-fuse {concat:.1f} ms, fused {fused:.1f} ms "
+          f"(x{concat / fused:.2f})", flush=True)
 
 
 def bench_session(spec: str, reps: int) -> None:
@@ -117,6 +131,8 @@ def main() -> None:
     for arch in [a for a in args.archs.split(",") if a]:
         params, eager, flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
         print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
+    for arch in [a for a in args.archs.split(",") if a.startswith("mit_")]:
+        bench_mlp_decoder(arch, s, args.reps)
     if args.checkpoint:
         bench_session(args.checkpoint, args.reps)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from interseg.errors import CheckpointError
-from interseg.inference.loading import load_predictor
+from interseg.inference.loading import load_predictor, resolve_checkpoint
 from interseg.inference.net_predictor import NetPredictor, PredictorOptions
 from interseg.inference.session import Session
 from interseg.inference.zoom_in import ZoomInParams
@@ -150,6 +150,32 @@ def test_imagenet_loading_reports_keys():
     assert not torch.equal(before, net.backbone._conv_stem.weight)
     with pytest.raises(CheckpointError, match="no ImageNet weights path"):
         load_imagenet_weights(IntersegNet(ArchConfig("mit_b0")))
+
+
+def test_segformer_decoder_equals_the_published_concatenation(grabcut_samples):
+    """The fused MLP decoder computes the concat-then-fuse head: same logits (shipped weights, real
+    GrabCut features, an odd-sized input so the stages do not divide evenly) and, in training mode,
+    the same gradients for every decoder parameter and every stage's features."""
+    net, _ = load_checkpoint(resolve_checkpoint("interseg_segformer_b0", None))
+    net.eval()
+    s = grabcut_samples[1].resized(203)
+    image = net.normalize(torch.from_numpy(s.image).permute(2, 0, 1)[None].float() / 255)
+    with torch.no_grad():
+        feats = net.backbone(image)
+    assert feats[0].shape[2:] != tuple(2 * n for n in feats[1].shape[2:])  # uneven strides are covered
+    with torch.no_grad():
+        fused, concat = net.head(feats), net.head.forward_concat(feats)
+    assert fused.abs().max() > 1  # real logits, not a degenerate head
+    assert torch.allclose(fused, concat, atol=1e-4, rtol=1e-4)
+    net.head.train()
+    grads = []
+    for fn in (net.head, net.head.forward_concat):
+        net.head.zero_grad()
+        xs = [f.clone().requires_grad_(True) for f in feats]
+        fn(xs).square().mean().backward()
+        grads.append([x.grad for x in xs] + [p.grad.clone() for p in net.head.parameters()])
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-3)
 
 
 @pytest.mark.parametrize("backbone", ["effnet_lite0", "mit_b0", "hrnet18s"])
