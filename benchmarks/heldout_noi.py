@@ -4,7 +4,8 @@ the benchmarks (GrabCut, Berkeley, DAVIS stay for the final report).
 The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of COCO_MVal_train and ECSSD,
 never trained on); each object is segmented at its native size with the checkpoint's own predictor
 options (its recommended ZoomIn start included), and the script prints NoI@90 (at most 20
-interactions, RITM click simulator) and the mean IoU after the first interaction, per input type.
+interactions, RITM click simulator; overall and per training set) and the mean IoU after the first
+interaction, per input type.
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
                                          [--refine none|guided [--refine-radius R] [--refine-eps E]]
@@ -54,12 +55,14 @@ def main() -> None:
         predictor = load_predictor(ckpt, cfg, argparse.Namespace(
             cpu=True, refine=args.refine, refine_radius=args.refine_radius, refine_eps=args.refine_eps))
         for kind in args.types.split(","):
-            n90, first = [], []
+            n90, first, per = [], [], {name: [] for name in DATASETS}
             for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):
                 rec, _ = run_sequence(s, predictor, single(kind, 20), settings, user_seed(0, name, i, kind))
                 n90.append(noi(rec["ious"], 0.9, 20))
+                per[name].append(n90[-1])
                 first.append(rec["ious"][0])
-            print(f"{ckpt} {kind}: NoI@90 {np.mean(n90):.2f}, first IoU {np.mean(first):.3f}", flush=True)
+            split = ", ".join(f"{name} {np.mean(v):.2f}" for name, v in per.items() if v)
+            print(f"{ckpt} {kind}: NoI@90 {np.mean(n90):.2f} ({split}), first IoU {np.mean(first):.3f}", flush=True)
 
 
 if __name__ == "__main__":
