@@ -140,7 +140,8 @@ def evaluate_dataset(ds: Dataset, predictor: Predictor, settings: EvalSettings, 
             tasks.append((i, todo))
     _WORKER.update(dataset=ds, predictor=predictor, settings=settings, vis_dir=vis_dir)
     records_path.parent.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=n, initial=n - len(tasks), desc=f"{ds.name}", unit="obj", dynamic_ncols=True)
+    bar = tqdm(total=n, initial=n - len(tasks), desc=f"{predictor.name} · {ds.name}", unit="obj",
+               dynamic_ncols=True)
     ious_last: list[float] = [r["ious"][-1] for r in done.values() if "ious" in r and r["ious"]]
 
     def results() -> Iterator[list[dict]]:
