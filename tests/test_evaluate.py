@@ -101,6 +101,26 @@ def test_records_of_another_predictor_with_the_same_name_are_refused(cfg, tmp_pa
     assert len((out / "records" / "grabcut" / "GrabCut.jsonl").read_text().splitlines()) == 1
 
 
+def test_grabcut_baseline_does_not_depend_on_opencvs_global_random_state(grabcut_samples):
+    """OpenCV's GrabCut seeds its colour models from OpenCV's global generator, whose state depends on
+    earlier calls (in an evaluation: on which worker got which object). The baseline reseeds it, so
+    its masks depend only on the image and the interactions (on this object, unseeded runs differ)."""
+    import cv2
+
+    from interseg.interactions.users import SimulatedUser
+
+    s = grabcut_samples[0]
+    click = SimulatedUser(0).next("point", s.gt, np.zeros_like(s.gt), s.ignore)
+    predictor = GrabCutPredictor()
+    masks = []
+    for state in (0, 1, 2, 3):
+        cv2.setRNGSeed(state)
+        masks.append(predictor.predict(predictor.prepare(s.image), [click], np.zeros(s.gt.shape, np.float32)))
+    assert 0.02 < masks[0].mean() < 0.5  # a real segmentation, not an empty or full mask
+    assert all(np.array_equal(masks[0], m) for m in masks[1:])
+    assert "rng_seed=0" in predictor.fingerprint  # records of the unseeded baseline are not reused
+
+
 def test_bad_samples_are_skipped_and_counted(cfg, tmp_path, capsys):
     root = tmp_path / "data"
     (root / "images").mkdir(parents=True)

@@ -10,6 +10,11 @@ Seeds (at a working resolution whose longest side is at most ``work_size``):
   every positive contour is sure background (GrabCut's classic "rectangle" use); negative contours:
   inside = probable background;
 * the previous mask (prob > 0.5) gives probable foreground, the rest probable background.
+
+OpenCV's GrabCut initialises its colour models with k-means seeded from OpenCV's global random
+generator, whose state depends on every earlier call in the process (and so, in a multi-process
+evaluation, on which worker got which object). Each prediction therefore reseeds it with ``seed``: the
+baseline's results depend only on the image and the interactions.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ class GrabCutPredictor:
     name = "grabcut"
 
     def __init__(self, work_size: int = 320, iterations: int = 2, click_radius: float = 4.0,
-                 line_width: int = 5, seed_radius: float = 0.12) -> None:
+                 line_width: int = 5, seed_radius: float = 0.12, seed: int = 0) -> None:
         self.work_size = work_size
+        self.seed = seed
         self.iterations = iterations
         self.click_radius = click_radius
         self.line_width = line_width
@@ -38,7 +44,7 @@ class GrabCutPredictor:
     @property
     def fingerprint(self) -> str:
         return (f"grabcut work_size={self.work_size} iterations={self.iterations} click_radius={self.click_radius} "
-                f"line_width={self.line_width} seed_radius={self.seed_radius}")
+                f"line_width={self.line_width} seed_radius={self.seed_radius} rng_seed={self.seed}")
 
     def prepare(self, image: np.ndarray) -> PredictorState:
         h, w = image.shape[:2]
@@ -88,6 +94,7 @@ class GrabCutPredictor:
             result = np.ones(shape, bool)
         else:
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            cv2.setRNGSeed(self.seed)
             cv2.grabCut(img, gc, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
             result = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         h, w = state.image.shape[:2]
