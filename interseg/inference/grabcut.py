@@ -13,7 +13,7 @@ Seeds (at a working resolution whose longest side is at most ``work_size``):
 
 OpenCV's GrabCut initialises its colour models with k-means seeded from OpenCV's global random
 generator, whose state depends on every earlier call in the process (and so, in a multi-process
-evaluation, on which worker got which object). Each prediction therefore reseeds it with ``seed``: the
+evaluation, on which worker got which object). Each prediction therefore reseeds it with ``rng_seed``: the
 baseline's results depend only on the image and the interactions.
 """
 
@@ -33,9 +33,9 @@ class GrabCutPredictor:
     name = "grabcut"
 
     def __init__(self, work_size: int = 320, iterations: int = 2, click_radius: float = 4.0,
-                 line_width: int = 5, seed_radius: float = 0.12, seed: int = 0) -> None:
+                 line_width: int = 5, seed_radius: float = 0.12, rng_seed: int = 0) -> None:
         self.work_size = work_size
-        self.seed = seed
+        self.rng_seed = rng_seed
         self.iterations = iterations
         self.click_radius = click_radius
         self.line_width = line_width
@@ -44,7 +44,7 @@ class GrabCutPredictor:
     @property
     def fingerprint(self) -> str:
         return (f"grabcut work_size={self.work_size} iterations={self.iterations} click_radius={self.click_radius} "
-                f"line_width={self.line_width} seed_radius={self.seed_radius} rng_seed={self.seed}")
+                f"line_width={self.line_width} seed_radius={self.seed_radius} rng_seed={self.rng_seed}")
 
     def prepare(self, image: np.ndarray) -> PredictorState:
         h, w = image.shape[:2]
@@ -94,7 +94,7 @@ class GrabCutPredictor:
             result = np.ones(shape, bool)
         else:
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-            cv2.setRNGSeed(self.seed)
+            cv2.setRNGSeed(self.rng_seed)
             cv2.grabCut(img, gc, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
             result = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         h, w = state.image.shape[:2]
