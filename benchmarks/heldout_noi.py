@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from interseg.cli import add_refine_args
+from interseg.commands.common import csv
 from interseg.config import load_config
 from interseg.data.registry import build_train_dataset
 from interseg.evaluation.metrics import noi
@@ -52,9 +53,9 @@ def main() -> None:
     settings = EvalSettings(mode="noi", max_interactions=20)
     print(f"{len(samples)} held-out objects ({', '.join(DATASETS)}), NoI@90 / first-interaction IoU")
     for ckpt in args.checkpoints:
-        predictor = load_predictor(ckpt, cfg, argparse.Namespace(
-            cpu=True, refine=args.refine, refine_radius=args.refine_radius, refine_eps=args.refine_eps))
-        for kind in args.types.split(","):
+        predictor = load_predictor(ckpt, models_dir=cfg.INTERACTIVE_MODELS_PATH, refine=args.refine,
+                                   refine_radius=args.refine_radius, refine_eps=args.refine_eps)
+        for kind in csv(args.types):
             n90, first, per = [], [], {name: [] for name in DATASETS}
             for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):
                 rec, _ = run_sequence(s, predictor, single(kind, 20), settings, user_seed(0, name, i, kind))

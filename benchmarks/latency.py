@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from interseg.commands.common import csv
+from interseg.models.backbones import backbone_spec
 from interseg.models.network import ArchConfig, IntersegNet
 from interseg.models.onnx_export import export_onnx
 
@@ -128,11 +130,11 @@ def main() -> None:
     print(f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, onnxruntime {ort.__version__}")
     print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'onnx ms':>8} "
           f"{'onnx max|diff|':>15}")
-    archs = [a for a in args.archs.split(",") if a]
+    archs = csv(args.archs)
     for arch in archs:
         params, eager, flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
         print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
-    for arch in [a for a in archs if a.startswith("mit_")]:
+    for arch in [a for a in archs if backbone_spec(a).family == "mit"]:
         bench_mlp_decoder(arch, s, args.reps)
     if args.checkpoint:
         bench_session(args.checkpoint, args.reps)

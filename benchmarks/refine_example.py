@@ -44,7 +44,7 @@ def main() -> None:
     settings = EvalSettings(mode="iou", n_interactions=args.clicks)
     panels = []
     for mode in ("none", "guided"):
-        predictor = load_predictor(args.checkpoint, cfg, argparse.Namespace(cpu=True, refine=mode))
+        predictor = load_predictor(args.checkpoint, models_dir=cfg.INTERACTIVE_MODELS_PATH, refine=mode)
         rec, session = run_sequence(sample, predictor, single("point", args.clicks), settings,
                                     user_seed(0, args.dataset, index, "point"))
         print(f"{args.checkpoint} --refine {mode}: IoU after each click "

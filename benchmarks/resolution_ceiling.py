@@ -16,6 +16,7 @@ import argparse
 
 import numpy as np
 
+from interseg.commands.common import csv
 from interseg.config import load_config
 from interseg.data.registry import build_eval_dataset
 from interseg.evaluation.metrics import iou, stride_limited
@@ -34,10 +35,10 @@ def main() -> None:
     ap.add_argument("--refine-eps", type=float, default=1e-3)
     args = ap.parse_args()
     cfg = load_config(args.config)
-    strides = [int(s) for s in args.strides.split(",")]
+    strides = [int(s) for s in csv(args.strides)]
     kinds = ["plain"] + (["refined"] if args.refine else [])
     print("dataset  | stride | output  | objects | mean IoU | min IoU | objects below --below")
-    for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
+    for name in csv(args.datasets):
         ious: dict[tuple[int, str], list[tuple[float, str]]] = {(st, k): [] for st in strides for k in kinds}
         for s in build_eval_dataset(name, cfg):  # one image in memory at a time
             gt, ign = s.gt > 0, s.ignore > 0

@@ -20,11 +20,13 @@ import argparse
 import shutil
 from pathlib import Path
 
+from interseg.commands.common import csv
 from interseg.config import load_config
 from interseg.evaluation.benchmark import run_benchmark
 from interseg.evaluation.protocol import EvalSettings
-from interseg.inference.factory import build_predictors
-from interseg.inference.loading import SHIPPED_DIR
+from interseg.inference.grabcut import GrabCutPredictor
+from interseg.inference.loading import SHIPPED_DIR, load_predictor, shipped_models
+from interseg.inference.predictor import Predictor
 from interseg.models.checkpoint import update_metadata
 
 DATASETS = ["GrabCut", "Berkeley", "DAVIS"]
@@ -83,12 +85,11 @@ def main() -> None:
     args = ap.parse_args()
 
     cfg = load_config(args.config)
-    models = ([m.strip() for m in args.models.split(",") if m.strip()] if args.models
-              else sorted(p.stem for p in SHIPPED_DIR.glob("*.safetensors")))
-    ns = argparse.Namespace(checkpoint=models, baseline=["grabcut"], cpu=True, fixed_h=None, fixed_w=None,
-                            max_size=None, no_zoom_in=False, zoom_in_skip_clicks=None, no_flip=False,
-                            backend=args.backend, command="evaluate")
-    predictors = build_predictors(ns, cfg)
+    models = csv(args.models) or shipped_models()
+    predictors: dict[str, Predictor] = {"grabcut": GrabCutPredictor()}
+    for spec in models:
+        p = load_predictor(spec, models_dir=cfg.INTERACTIVE_MODELS_PATH, backend=args.backend)
+        predictors[p.name] = p
     noi = run_benchmark(predictors, DATASETS, cfg, EvalSettings(mode="noi", input_types=TYPES, limit=args.noi_limit),
                         args.output / "noi", workers=args.workers)
     iou = run_benchmark(predictors, DATASETS, cfg,

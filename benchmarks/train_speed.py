@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from interseg.commands.common import csv
 from interseg.config import load_config
 from interseg.errors import IntersegError
 from interseg.training.data import collate
@@ -35,7 +36,7 @@ def main() -> None:
     cfg = load_config(args.config)
     print(f"device {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print(f"{'recipe':<34} {'backbone':<13} {'batch':>5} {'crop':>5} {'img/s':>7}")
-    for path in args.recipes.split(","):
+    for path in csv(args.recipes):
         recipe = load_recipe(path)
         with tempfile.TemporaryDirectory() as d:
             cfg.EXPS_PATH = Path(d)

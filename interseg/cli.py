@@ -9,10 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import IntersegError
-
-
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+from .inference.options import DEFAULT_THRESHOLD
 
 
 def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
@@ -28,14 +25,14 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--fixed-h", type=int, help="network input height (image or ZoomIn crop is stretched)")
     g.add_argument("--fixed-w", type=int, help="network input width")
     g.add_argument("--max-size", type=int, help="downscale so the longest side is at most N pixels")
-    g.add_argument("--thresh", type=float, default=0.49, help="probability threshold (default 0.49)")
+    g.add_argument("--thresh", type=float, help=f"probability threshold (default {DEFAULT_THRESHOLD})")
     g.add_argument("--no-zoom-in", action="store_true", help="disable ZoomIn")
     g.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
                    help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
                         "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
     add_refine_args(g)
-    g.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+    g.add_argument("--backend", choices=["torch", "onnx"],
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
 
 
@@ -127,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")
-    ex.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
+    ex.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
+                    help="input size of the check (default: the backbone's default input, e.g. 320x320 for "
+                         "effnet_lite0; the exported model takes any size)")
     ex.add_argument("-o", "--output", type=Path, required=True)
 
     tr = sub.add_parser("train", help="train a model from a recipe (configs/*.yaml)")

@@ -13,6 +13,7 @@ from interseg.inference.net_predictor import NetPredictor, PredictorOptions
 from interseg.inference.session import Session
 from interseg.inference.zoom_in import ZoomInParams
 from interseg.interactions.users import SimulatedUser
+from interseg.models.backbones import BACKBONES
 from interseg.models.checkpoint import load_checkpoint, save_checkpoint
 from interseg.models.efficientnet_lite import EfficientNetLite, pretrained_path
 from interseg.models.network import ArchConfig, IntersegNet, load_imagenet_weights
@@ -32,8 +33,8 @@ def test_every_architecture_runs_each_input_type_and_round_trips(backbone, small
     net = IntersegNet(ArchConfig(backbone=backbone))
     path = save_checkpoint(tmp_path / f"{backbone}.safetensors", net, {"name": backbone})
     p1 = NetPredictor(net, backbone, PredictorOptions(zoom_in=ZoomInParams(enabled=False)))
-    p2 = load_predictor(str(path), None)
-    p2.options = p1.options
+    p2 = load_predictor(str(path))
+    p2.set_options(p1.options)
     assert p2.net.arch == net.arch and p2.name == backbone
     for kind in ("point", "contour", "stroke"):
         s = small_sample
@@ -249,7 +250,6 @@ def test_models_publish_and_list(tmp_path, capsys):
 
 
 def test_model_recommended_zoom_in_start_is_used_unless_overridden(tmp_path, capsys):
-    import argparse
 
     from interseg.cli import main
     from interseg.models.checkpoint import update_metadata
@@ -263,12 +263,25 @@ def test_model_recommended_zoom_in_start_is_used_unless_overridden(tmp_path, cap
     assert main(["models", "publish", str(trained), "--name", "z", "--output-dir", str(out),
                  "--zoom-in-skip-clicks", "20"]) == 0
     path = out / "z.safetensors"
-    assert load_predictor(str(path), None).options.zoom_in.skip_clicks == 20
-    assert load_predictor(str(trained), None).options.zoom_in.skip_clicks == 1  # no recommendation
-    override = argparse.Namespace(zoom_in_skip_clicks=3)
-    assert load_predictor(str(path), None, override).options.zoom_in.skip_clicks == 3
+    assert load_predictor(str(path)).options.zoom_in.skip_clicks == 20
+    assert load_predictor(str(trained)).options.zoom_in.skip_clicks == 1  # no recommendation
+    assert load_predictor(str(path), zoom_in_skip_clicks=3).options.zoom_in.skip_clicks == 3
     # the fingerprint of benchmark records follows the effective option
-    assert load_predictor(str(path), None).fingerprint != load_predictor(str(path), None, override).fingerprint
+    assert load_predictor(str(path)).fingerprint != load_predictor(str(path), zoom_in_skip_clicks=3).fingerprint
     update_metadata(path, {"inference": {"zoom_in_skip_clicks": "many"}})
     with pytest.raises(CheckpointError, match="z.safetensors: metadata inference.zoom_in_skip_clicks"):
-        load_predictor(str(path), None)
+        load_predictor(str(path))
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_backbone_table_matches_the_built_backbones(name):
+    """The table's feature channels are what each backbone really hands the decoder."""
+    from interseg.models.backbones import backbone_spec
+
+    spec = backbone_spec(name)
+    built = spec.build()
+    channels = built.out_channels if isinstance(built.out_channels, list) else [built.out_channels]
+    assert tuple(channels) == spec.feature_channels
+    assert (spec.imagenet_key is None) == (spec.packaged_weights is not None)  # one source of ImageNet weights
+    with pytest.raises(ValueError, match="unknown backbone 'resnet50'; known: hrnet18"):
+        backbone_spec("resnet50")

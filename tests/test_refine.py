@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 import pytest
@@ -115,7 +113,7 @@ def test_model_recommended_refinement_is_used_unless_overridden(tmp_path, capsys
 
     net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
     path = save_checkpoint(tmp_path / "m.safetensors", net, {"trained": True, "name": "m"})
-    assert load_predictor(str(path), None).options.refine.mode == "none"
+    assert load_predictor(str(path)).options.refine.mode == "none"
     assert main(["models", "recommend", str(path), "--refine-radius", "6"]) == 2
     assert "need --refine guided" in capsys.readouterr().err
     assert main(["models", "recommend", str(path), "--refine", "guided", "--refine-eps", "-1"]) == 2
@@ -127,16 +125,16 @@ def test_model_recommended_refinement_is_used_unless_overridden(tmp_path, capsys
     from interseg.commands.models import _recommended
 
     assert _recommended(meta, path) == "ZoomIn after 4 clicks; refine guided r=6 eps=0.001"  # `models list` column
-    opts = load_predictor(str(path), None).options
+    opts = load_predictor(str(path)).options
     assert opts.refine == RefineParams("guided", 6, 1e-3) and opts.zoom_in.skip_clicks == 4
     # the command line wins, and the records' fingerprint follows it
-    off = load_predictor(str(path), None, argparse.Namespace(refine="none"))
+    off = load_predictor(str(path), refine="none")
     assert off.options.refine.mode == "none"
-    assert off.fingerprint != load_predictor(str(path), None).fingerprint
-    assert load_predictor(str(path), None, argparse.Namespace(refine_eps=0.01)).options.refine.eps == 0.01
+    assert off.fingerprint != load_predictor(str(path)).fingerprint
+    assert load_predictor(str(path), refine_eps=0.01).options.refine.eps == 0.01
     update_metadata(path, {"inference": {"refine": {"mode": "guided", "radius": "wide"}}})
     with pytest.raises(CheckpointError, match="m.safetensors: metadata inference.refine"):
-        load_predictor(str(path), None)
+        load_predictor(str(path))
 
 
 def test_huge_regions_are_filtered_downscaled():

@@ -42,7 +42,7 @@ def test_shipped_model_is_small_and_self_describing(name):
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_model_segments_grabcut_with_each_input_type(name, grabcut_samples):
-    predictor = load_predictor(name, None)
+    predictor = load_predictor(name)
     for kind, steps, floor in zip(("point", "contour", "stroke"), (3, 1, 2), SHIPPED[name][1], strict=True):
         ious = []
         for s in grabcut_samples:
@@ -57,7 +57,7 @@ def test_shipped_model_segments_grabcut_with_each_input_type(name, grabcut_sampl
 def test_predictor_fingerprint_follows_weights_and_options():
     from interseg.inference.net_predictor import NetPredictor, PredictorOptions
 
-    a, b = load_predictor(DEFAULT_MODEL, None), load_predictor(DEFAULT_MODEL, None)
+    a, b = load_predictor(DEFAULT_MODEL), load_predictor(DEFAULT_MODEL)
     assert a.fingerprint == b.fingerprint
     assert NetPredictor(b.net, b.name, PredictorOptions(max_size=320)).fingerprint != a.fingerprint
     with torch.no_grad():

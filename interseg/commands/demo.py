@@ -6,15 +6,17 @@ import argparse
 import os
 
 from ..config import load_config
-from ..errors import IntersegError
-from ..inference.factory import build_predictors
+from ..errors import ConfigError, IntersegError
+from .common import single_predictor
 
 
 def run(args: argparse.Namespace) -> int:
     if not os.environ.get("DISPLAY") and os.name != "nt":
         raise IntersegError("no display: the demo needs a screen (set DISPLAY, or run it under Xvfb)")
+    if args.path is not None and not args.path.exists():
+        raise ConfigError(f"{args.path}: no such image or folder")
     cfg = load_config(args.config)
-    ((_, predictor),) = build_predictors(args, cfg).items()
+    predictor = single_predictor(args, cfg)
     from ..demo.app import run_demo
     from ..demo.controller import AnnotationController
 

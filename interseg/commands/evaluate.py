@@ -8,24 +8,27 @@ from ..config import load_config
 from ..errors import ConfigError
 from ..evaluation.benchmark import run_benchmark
 from ..evaluation.protocol import EvalSettings
-from ..inference.factory import build_predictors
+from ..inference.options import DEFAULT_THRESHOLD
+from .common import build_predictors, csv
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    types = tuple(t.strip() for t in args.input_types.split(",") if t.strip())
+    thresh = DEFAULT_THRESHOLD if args.thresh is None else args.thresh
+    types = tuple(csv(args.input_types))
     try:
         settings = EvalSettings(
             mode="noi" if args.noi else "iou", input_types=types, schedule=args.schedule,  # type: ignore[arg-type]
             n_interactions=args.n_interactions, max_interactions=args.max_interactions,
-            boundary_iou=args.boundary_iou, boundary_ratio=args.boundary_ratio, prob_threshold=args.thresh,
+            boundary_iou=args.boundary_iou, boundary_ratio=args.boundary_ratio, prob_threshold=thresh,
             max_size=args.max_size, seed=args.seed, clicker=args.clicker, keep_all=args.keep_all,
             limit=args.limit)
         settings.validate()
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    predictors = build_predictors(args, cfg)
-    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    # evaluate downscales the samples itself (--max-size), so the predictor does not
+    predictors = build_predictors(args, cfg, with_max_size=False)
+    datasets = csv(args.datasets)
     output = args.output
     if output is None:
         tag = "noi" if args.noi else "iou"

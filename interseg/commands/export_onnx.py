@@ -15,12 +15,13 @@ TOLERANCE = 1e-3
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    net, _ = load_checkpoint(resolve_checkpoint(args.checkpoint, cfg))
+    net, _ = load_checkpoint(resolve_checkpoint(args.checkpoint, cfg.INTERACTIVE_MODELS_PATH))
+    size = tuple(args.size) if args.size else (net.arch.spec.input_size,) * 2
     try:
-        diff = export_onnx(net, args.output, tuple(args.size))
+        diff = export_onnx(net, args.output, size)
     except ImportError as e:
         raise CheckpointError(f"ONNX export needs the 'onnx' extra: pip install 'interseg[onnx]' ({e})") from None
     status = "OK" if diff <= TOLERANCE else "MISMATCH"
-    print(f"wrote {args.output} ({net.arch.backbone}, input {args.size[0]}x{args.size[1]}); "
+    print(f"wrote {args.output} ({net.arch.backbone}, input {size[0]}x{size[1]}); "
           f"max |logit difference| vs PyTorch = {diff:.2e} ({status}, tolerance {TOLERANCE})")
     return 0 if diff <= TOLERANCE else 1

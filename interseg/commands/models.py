@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ..models.network import ArchConfig, IntersegNet, load_imagenet_weights
 from ..schema import from_dict
+from .common import csv
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.models_command == "create":
         torch.manual_seed(args.seed)
-        types = [t.strip() for t in args.input_types.split(",") if t.strip()]
+        types = csv(args.input_types)
         arch = from_dict(ArchConfig, {"backbone": args.backbone, "input_types": types}, "arguments:")
         net = IntersegNet(arch)
         meta = {"name": args.output.stem, "trained": False}
@@ -74,12 +75,12 @@ def list_models(args: argparse.Namespace) -> int:
 
 def _recommended(meta: dict, source: str | Path) -> str:
     """The predictor settings a model's metadata recommends, in words (read as the predictors read them)."""
-    from ..inference.loading import recommended_refine, recommended_skip_clicks
+    from ..inference.options import recommended_options
 
-    skip, ref = recommended_skip_clicks(meta, source), recommended_refine(meta, source)
-    parts = [f"ZoomIn after {skip} clicks"] if skip is not None else []
-    if ref is not None and ref.mode != "none":
-        parts.append(f"refine {ref.mode} r={ref.radius} eps={ref.eps}")
+    rec = recommended_options(meta, source)
+    parts = [f"ZoomIn after {rec['zoom_in_skip_clicks']} clicks"] if "zoom_in_skip_clicks" in rec else []
+    if rec.get("refine", "none") != "none":
+        parts.append(f"refine {rec['refine']} r={rec['refine_radius']} eps={rec['refine_eps']}")
     return "; ".join(parts) or "-"
 
 
@@ -93,7 +94,7 @@ def publish(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.checkpoint}: not a trained checkpoint (metadata says trained={meta.get('trained')})")
     out = (args.output_dir or SHIPPED_DIR) / f"{args.name}.safetensors"
     clean = {"name": args.name, "trained": True, "training_data": meta.get("training_data", []),
-             "recipes": [r.strip() for r in args.recipes.split(",") if r.strip()] or [meta.get("name", "")],
+             "recipes": csv(args.recipes) or [meta.get("name", "")],
              "iterations": meta.get("iterations"), "epochs": meta.get("epoch"), "init": meta.get("init", ""),
              "teacher": meta.get("recipe", {}).get("TRAIN", {}).get("TEACHER", ""),
              "training_time": args.training_time, "source": args.checkpoint.name, "results": {}}
@@ -109,7 +110,7 @@ def publish(args: argparse.Namespace) -> int:
 def inference_block(args: argparse.Namespace, current: dict | None = None, source: str = "") -> dict:
     """The ``inference`` metadata (predictor settings a model recommends) from ``--zoom-in-skip-clicks``
     and ``--refine`` / ``--refine-radius`` / ``--refine-eps``, over ``current``."""
-    from ..inference.loading import recommended_refine, refine_from_args
+    from ..inference.options import PredictorOptions, recommended_options
 
     block = dict(current or {})
     skip = getattr(args, "zoom_in_skip_clicks", None)
@@ -121,7 +122,10 @@ def inference_block(args: argparse.Namespace, current: dict | None = None, sourc
     if given[0] is None and any(v is not None for v in given[1:]) and "refine" not in block:
         raise ConfigError("--refine-radius / --refine-eps need --refine guided")
     if any(v is not None for v in given):
-        block["refine"] = dataclasses.asdict(refine_from_args(args, recommended_refine({"inference": block}, source)))
+        rec = recommended_options({"inference": block}, source)
+        opts = PredictorOptions().with_changes(**rec).with_changes(
+            refine=given[0], refine_radius=given[1], refine_eps=given[2])
+        block["refine"] = dataclasses.asdict(opts.refine)
     return block
 
 
@@ -131,7 +135,7 @@ def recommend(args: argparse.Namespace) -> int:
     from ..inference.loading import resolve_checkpoint
     from ..models.checkpoint import update_metadata
 
-    path = resolve_checkpoint(args.model, load_config(args.config))
+    path = resolve_checkpoint(args.model, load_config(args.config).INTERACTIVE_MODELS_PATH)
     _, meta = read_metadata(path)
     block = inference_block(args, meta.get("inference"), str(path))
     if block == meta.get("inference", {}):

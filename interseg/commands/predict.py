@@ -11,10 +11,10 @@ import numpy as np
 from ..config import load_config
 from ..data.image_io import load_image
 from ..errors import InteractionError
-from ..inference.factory import build_predictors
 from ..inference.session import Session
 from ..interactions.types import Click, Contour, Interaction, Stroke
 from ..visualize import overlay, save_rgb
+from .common import single_predictor, writable_path
 
 
 def parse_click(text: str) -> Click:
@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     its += [read_polyline(p, Stroke) for p in args.stroke]
     if not its:
         raise InteractionError("give at least one --click, --contour or --stroke")
-    ((name, predictor),) = build_predictors(args, cfg).items()
+    for path in (args.output, args.overlay, args.prob):
+        if path is not None:
+            writable_path(path)
+    predictor = single_predictor(args, cfg)
+    name = predictor.name
     session = Session(image, predictor, threshold=args.thresh)
     for it in its:
         try:

@@ -18,6 +18,7 @@ from ..config import load_config
 from ..errors import ConfigError
 from ..training.recipe import load_recipe
 from ..training.trainer import Trainer, TrainOptions, setup_distributed
+from .common import csv
 
 
 def _free_port() -> int:
@@ -55,7 +56,7 @@ def _train(args: argparse.Namespace, device: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    gpus = [g for g in (args.gpus or "").split(",") if g.strip()]
+    gpus = csv(args.gpus)
     if gpus and (args.cpu or not torch.cuda.is_available()):
         if not args.cpu:
             raise ConfigError(f"--gpus {args.gpus}: no CUDA device is available (use --cpu)")

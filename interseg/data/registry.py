@@ -84,3 +84,25 @@ def build_train_dataset(name: str, cfg: Config, **kw) -> Dataset:
     ds = cls(cfg.dataset_path(name), exclude=BUNDLED_SAMPLE_NAMES, **extra, **kw)
     ds.name = name
     return ds
+
+
+def open_dataset(name: str, root: str | Path, **kw) -> Dataset:
+    """A dataset reader by its format name and folder, without a config file (the Python API's way in).
+
+    Args:
+        name: a reader's name: one of :data:`EVAL_DATASETS` or :data:`TRAIN_DATASETS`, or ``"folder"``
+            (``images/`` + ``masks/``).
+        root: the dataset's folder, in its native layout.
+
+    Returns:
+        The reader: ``len(ds)``, ``ds[i]`` → :class:`~interseg.data.sample.Sample`, ``ds.index_of(name)``.
+    """
+    if name == "folder":
+        return FolderDataset(root, **kw)
+    cls = EVAL_DATASETS.get(name) or TRAIN_DATASETS.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown dataset format {name!r}; known: "
+                          f"{', '.join(sorted({*EVAL_DATASETS, *TRAIN_DATASETS, 'folder'}))}")
+    ds = cls(root, **kw)
+    ds.name = name
+    return ds

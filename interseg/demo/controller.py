@@ -44,7 +44,7 @@ class AnnotationController:
         self.alpha = 0.5
         self.click_radius = 5
         self.line_width = 3
-        self.threshold = DEFAULT_THRESHOLD
+        self.threshold = getattr(getattr(predictor, "options", None), "threshold", DEFAULT_THRESHOLD)
         self.status = "open an image (File → Open)"
         self.view_scale = 1.0
         self.view_offset = (0.0, 0.0)  # image coordinates of the view's top-left corner
@@ -223,10 +223,10 @@ class AnnotationController:
             self.on_change()
             return
         z = opts.zoom_in
-        z = dataclasses.replace(z, **{k: v for k, v in dict(enabled=enabled, skip_clicks=skip_clicks,
-                                                           target_size=target_size,
-                                                           expand_ratio=expand_ratio).items() if v is not None})
-        self.predictor.options = dataclasses.replace(opts, zoom_in=z)
+        if expand_ratio is not None:  # not a flat option: a whole ZoomIn setting
+            opts = dataclasses.replace(opts, zoom_in=dataclasses.replace(z, expand_ratio=expand_ratio))
+        self.predictor.set_options(opts, zoom_in=enabled, zoom_in_skip_clicks=skip_clicks,
+                                   zoom_in_target_size=target_size)
         self.on_change()
 
     def refine_enabled(self) -> bool | None:
@@ -241,8 +241,7 @@ class AnnotationController:
         if opts is None:
             self.status = "Edge refinement applies to network models only"
         else:
-            mode = "guided" if enabled else "none"
-            self.predictor.options = dataclasses.replace(opts, refine=dataclasses.replace(opts.refine, mode=mode))
+            self.predictor.set_options(refine="guided" if enabled else "none")
             self.status = f"edge refinement {'on' if enabled else 'off'} from the next interaction"
         self.on_change()
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..inference.options import DEFAULT_THRESHOLD
 from ..interactions.schedules import Schedule, contour_stroke_clicks, product, schedule_name, single
 from ..interactions.types import INTERACTION_TYPES, InteractionType
 
@@ -26,7 +27,7 @@ class EvalSettings:
     noi_thresholds: tuple[float, ...] = (0.85, 0.90, 0.95)
     boundary_iou: bool = False
     boundary_ratio: float = 0.005
-    prob_threshold: float = 0.49
+    prob_threshold: float = DEFAULT_THRESHOLD
     max_size: int | None = None
     seed: int = 0
     clicker: Literal["ritm", "saic"] = "ritm"

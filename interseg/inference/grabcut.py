@@ -57,7 +57,10 @@ class GrabCutPredictor:
         return state
 
     def predict(self, state: PredictorState, interactions: Sequence[Interaction],
-                prev_prob: np.ndarray) -> np.ndarray:
+                prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """Probability map (0/1 values) at image resolution; see the module's docstring for the seeds."""
+        if prev_prob is None:
+            prev_prob = np.zeros(state.image.shape[:2], np.float32)
         img = state.cache["small_bgr"]
         sx, sy = state.cache["scale"]
         shape = img.shape[:2]

@@ -15,30 +15,22 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import DataError
 from ..interactions.types import Interaction
 from ..models.inputs import build_maps, select_interactions
 from ..models.network import IntersegNet
+from .options import DEFAULT_THRESHOLD, PredictorOptions
 from .predictor import PredictorState
-from .refine import RefineParams, refine
-from .zoom_in import ZoomInParams, zoom_roi
+from .refine import refine
+from .zoom_in import zoom_roi
 
-
-@dataclass(frozen=True)
-class PredictorOptions:
-    fixed_size: tuple[int, int] | None = None   # (h, w)
-    max_size: int | None = None
-    zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
-    flip: bool = True
-    refine: RefineParams = field(default_factory=RefineParams)
-    #: "torch", or "onnx" (ONNX Runtime on the CPU: about 2x faster there; exported once at start-up)
-    backend: str = "torch"
+__all__ = ["NetPredictor", "PredictorOptions"]
 
 
 def _round32(v: float) -> int:
@@ -46,14 +38,39 @@ def _round32(v: float) -> int:
 
 
 class NetPredictor:
+    """A trained network as a predictor (load one with :func:`interseg.load_predictor`).
+
+    Its options are read-only: change them with :meth:`set_options`, which keeps :attr:`fingerprint`
+    true to what the predictor computes.
+    """
+
     def __init__(self, net: IntersegNet, name: str = "model", options: PredictorOptions | None = None,
                  device: str = "cpu") -> None:
         # channels-last runs the convolutions 2-3x faster on CPUs (oneDNN) and on tensor cores
         self.net = net.to(device, memory_format=torch.channels_last).eval()
         self.name = name
-        self.options = options or PredictorOptions()
         self.device = device
-        self._ort = self._onnx_session() if self.options.backend == "onnx" else None
+        self._options = options or PredictorOptions()
+        self._ort = self._onnx_session() if self._options.backend == "onnx" else None
+
+    @property
+    def options(self) -> PredictorOptions:
+        """The current options (frozen; see :meth:`set_options`)."""
+        return self._options
+
+    def set_options(self, options: PredictorOptions | None = None, **changes) -> PredictorOptions:
+        """Change options for the next predictions: a whole :class:`PredictorOptions`, or flat keywords
+        (``zoom_in_skip_clicks=3``, ``refine="guided"``…; see ``inference.options.OPTION_NAMES``).
+
+        Returns:
+            The new options.
+        """
+        new = (options or self._options).with_changes(**changes)
+        if new.backend != self._options.backend:
+            self._ort = self._onnx_session() if new.backend == "onnx" else None
+        self._options = new
+        self.__dict__.pop("fingerprint", None)
+        return new
 
     def _onnx_session(self):
         import tempfile
@@ -81,7 +98,8 @@ class NetPredictor:
         for key, t in sorted(self.net.state_dict().items()):
             h.update(key.encode())
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
-        return f"{h.hexdigest()[:16]} {self.options!r}"
+        # the threshold does not change the probabilities, so it is not part of what is computed
+        return f"{h.hexdigest()[:16]} {dataclasses.replace(self.options, threshold=DEFAULT_THRESHOLD)!r}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:
@@ -91,6 +109,11 @@ class NetPredictor:
         return self.net(img.contiguous(memory_format=cl), maps.contiguous(memory_format=cl))["instances"]
 
     def prepare(self, image: np.ndarray) -> PredictorState:
+        """Per-image state: the normalised image (cached) and the current ZoomIn crop (none yet).
+
+        Args:
+            image: RGB uint8 array (H, W, 3).
+        """
         state = PredictorState(image)
         t = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None].float() / 255.0
         state.cache["image"] = self.net.normalize(t)
@@ -108,9 +131,28 @@ class NetPredictor:
         return max(8, round(h * scale)), max(8, round(w * scale))
 
     @torch.inference_mode()
-    def predict(self, state: PredictorState, interactions: Sequence[Interaction], prev_prob: np.ndarray) -> np.ndarray:
-        arch = self.net.arch
+    def predict(self, state: PredictorState, interactions: Sequence[Interaction],
+                prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """One prediction from all the interactions given so far (a stateless call: the caller keeps the
+        interactions and, if it wants, the previous result).
+
+        Args:
+            state: from :meth:`prepare` for this image. It carries the ZoomIn crop between calls
+                (``state.roi``; set it to ``None`` to decide the crop afresh).
+            interactions: every interaction of the object, in order (clicks, contours, strokes).
+            prev_prob: the previous probability map (H, W) in [0, 1]; ``None`` = no previous mask.
+
+        Returns:
+            Probability map (H, W) float32 in [0, 1] at the image's resolution; the mask is
+            ``prob > predictor.options.threshold``.
+        """
         H, W = state.image.shape[:2]
+        if prev_prob is None:
+            prev_prob = np.zeros((H, W), np.float32)
+        elif prev_prob.shape != (H, W):
+            raise DataError(f"previous probability map is {prev_prob.shape[1]}x{prev_prob.shape[0]} but the image "
+                            f"is {W}x{H}")
+        arch = self.net.arch
         roi = zoom_roi(self.options.zoom_in, interactions, prev_prob, state.roi)
         state.roi = roi
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, W, H)

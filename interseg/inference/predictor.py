@@ -39,6 +39,7 @@ class Predictor(Protocol):
         ...
 
     def predict(self, state: PredictorState, interactions: Sequence[Interaction],
-                prev_prob: np.ndarray) -> np.ndarray:
-        """Probability map (H, W) float32 in [0, 1] at image resolution."""
+                prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """Probability map (H, W) float32 in [0, 1] at image resolution, from every interaction so far
+        and the previous probability map (``None``: no previous mask)."""
         ...

@@ -12,15 +12,17 @@ annotators get.  Policy for contours/strokes (``keep_all``):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import DataError
 from ..interactions.types import Click, Contour, Interaction, Stroke, check_inside
+from .options import DEFAULT_THRESHOLD
 from .predictor import Predictor, PredictorState
 
-DEFAULT_THRESHOLD = 0.49
+__all__ = ["DEFAULT_THRESHOLD", "FinishedObject", "Session", "StepResult", "active_interactions"]
 
 
 def active_interactions(interactions: list[Interaction], keep_all: bool) -> list[Interaction]:
@@ -41,7 +43,7 @@ class StepResult:
 
 @dataclass
 class _Step:
-    interaction: Interaction
+    interactions: tuple[Interaction, ...]   # one, or several added together (one undo step)
     prob: np.ndarray
     roi: tuple[int, int, int, int] | None
 
@@ -53,10 +55,20 @@ class FinishedObject:
 
 
 class Session:
-    """Interactive segmentation of one image with a predictor."""
+    """Interactive segmentation of one image with a predictor: add interactions, read the mask, undo.
 
-    def __init__(self, image: np.ndarray, predictor: Predictor, threshold: float = DEFAULT_THRESHOLD,
+    Args:
+        image: RGB uint8 (H, W, 3) (:func:`interseg.load_image` reads one from a file).
+        predictor: from :func:`interseg.load_predictor`, or the GrabCut baseline.
+        threshold: probability above which a pixel is in :attr:`mask`; default: the predictor's own
+            option (``threshold``), else :data:`DEFAULT_THRESHOLD`.
+        keep_all: keep every contour/stroke in the model input (see the module's docstring).
+    """
+
+    def __init__(self, image: np.ndarray, predictor: Predictor, threshold: float | None = None,
                  keep_all: bool = True) -> None:
+        if threshold is None:
+            threshold = getattr(getattr(predictor, "options", None), "threshold", DEFAULT_THRESHOLD)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise DataError(f"session image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
         self.image = image
@@ -77,7 +89,7 @@ class Session:
 
     @property
     def interactions(self) -> list[Interaction]:
-        return [s.interaction for s in self._steps]
+        return [it for s in self._steps for it in s.interactions]
 
     @property
     def prob(self) -> np.ndarray:
@@ -93,13 +105,30 @@ class Session:
 
     # -- interactions -------------------------------------------------------------------------
     def add(self, interaction: Interaction) -> StepResult:
-        check_inside(interaction, *self.shape)
+        """Add one interaction and predict.
+
+        Raises:
+            InteractionError: the interaction lies outside the image or is degenerate.
+        """
+        return self.add_many([interaction])
+
+    def add_many(self, interactions: Iterable[Interaction]) -> StepResult:
+        """Add several interactions (e.g. a person's scribbles) with one prediction: one undo step.
+
+        Raises:
+            InteractionError: one of them lies outside the image or is degenerate (none is added).
+            DataError: the list is empty.
+        """
+        new = list(interactions)
+        if not new:
+            raise DataError("add_many: no interactions given")
+        for it in new:
+            check_inside(it, *self.shape)
         prev = self.prob
         t0 = time.perf_counter()
-        prob = self.predictor.predict(self.state, self.active_interactions([*self.interactions, interaction]),
-                                      prev)
+        prob = self.predictor.predict(self.state, self.active_interactions([*self.interactions, *new]), prev)
         self.last_seconds = time.perf_counter() - t0
-        self._steps.append(_Step(interaction, prob.astype(np.float32, copy=False), self.state.roi))
+        self._steps.append(_Step(tuple(new), prob.astype(np.float32, copy=False), self.state.roi))
         self._redo.clear()
         return StepResult(self.prob, self.mask, self.last_seconds)
 
@@ -113,7 +142,8 @@ class Session:
         return self.add(Stroke.from_points(points, positive))
 
     def undo(self) -> bool:
-        """Remove the last interaction (the mask goes back to what it was). False if none."""
+        """Remove the last step (one interaction, or those of one :meth:`add_many`); the mask goes back
+        to what it was. False if there is none."""
         if not self._steps:
             return False
         self._redo.append(self._steps.pop())

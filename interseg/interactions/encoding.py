@@ -1,7 +1,7 @@
 """Rasterising interactions into the network's input maps.
 
 Six maps, in the order ``[point+, point-, contour+, contour-, stroke+, stroke-]`` (the previous-mask
-channel is added by the model input builder).  Clicks are disks (or a normalised distance map),
+channel is added by the model input builder).  Clicks are disks,
 contours filled polygons or closed lines (``CONTOUR_FILLED``), strokes lines of a set width.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -25,7 +24,6 @@ class EncodingParams:
     """How interactions become maps (sizes in pixels at the resolution of the maps)."""
 
     click_radius: float = 5.0
-    click_mode: Literal["disk", "distance"] = "disk"
     line_width: int = 10
     contour_filled: bool = True
 
@@ -63,17 +61,6 @@ def draw_disks(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.
     return out.astype(bool)
 
 
-def distance_map(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.ndarray:
-    """Gaussian-like map ``exp(-d²/(2r²))`` of the distance to the nearest point (1 at the points)."""
-    if len(points) == 0:
-        return np.zeros(shape, np.float32)
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    d2 = np.full(shape, np.inf, np.float32)
-    for x, y in points:
-        d2 = np.minimum(d2, (xs - x) ** 2 + (ys - y) ** 2)
-    return np.exp(-d2 / (2 * radius**2)).astype(np.float32)
-
-
 def interaction_mask(it: Interaction, shape: tuple[int, int], params: EncodingParams) -> np.ndarray:
     """The pixels one interaction marks, at the resolution of ``shape``."""
     if isinstance(it, Click):
@@ -92,15 +79,8 @@ def encode(interactions: Sequence[Interaction], shape: tuple[int, int], params: 
     """(6, H, W) float32 maps.  ``transform`` = (sx, sy, dx, dy) maps image → map coordinates."""
     sx, sy, dx, dy = transform
     maps = np.zeros((6, *shape), np.float32)
-    clicks: dict[bool, list[np.ndarray]] = {True: [], False: []}
     for it in interactions:
         it = it.scaled(sx, sy, dx, dy) if transform != (1.0, 1.0, 0.0, 0.0) else it
-        if isinstance(it, Click) and params.click_mode == "distance":
-            clicks[it.positive].append(it.points[0])
-            continue
         ch = TYPE_OFFSET[it.kind] + (0 if it.positive else 1)
         maps[ch] = np.maximum(maps[ch], interaction_mask(it, shape, params))
-    if params.click_mode == "distance":
-        for positive, pts in clicks.items():
-            maps[0 if positive else 1] = distance_map(np.array(pts).reshape(-1, 2), shape, params.click_radius)
     return maps

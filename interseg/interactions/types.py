@@ -80,6 +80,8 @@ Interaction = Click | Contour | Stroke
 def check_inside(interaction: Interaction, height: int, width: int) -> None:
     """Raise :class:`InteractionError` if any point lies outside a ``width`` x ``height`` image."""
     pts = interaction.points
+    if not np.isfinite(pts).all():
+        raise InteractionError(f"{interaction.kind} has a coordinate that is not a finite number")
     bad = (pts[:, 0] < 0) | (pts[:, 0] > width - 1) | (pts[:, 1] < 0) | (pts[:, 1] > height - 1)
     if bad.any():
         x, y = pts[bad][0]

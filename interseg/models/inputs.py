@@ -7,10 +7,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..interactions.encoding import EncodingParams, encode
+from ..interactions.encoding import TYPE_OFFSET, EncodingParams, encode
 from ..interactions.types import Interaction
 
 N_MAPS = 7
+PREV_CHANNEL = 0
+
+
+def channel(kind: str, positive: bool) -> int:
+    """Index of the map of one interaction type and sign in the (7, H, W) input."""
+    return 1 + TYPE_OFFSET[kind] + (0 if positive else 1)
 
 
 def select_interactions(interactions: Sequence[Interaction], input_types: Sequence[str],
@@ -29,6 +35,6 @@ def build_maps(interactions: Sequence[Interaction], prev: np.ndarray, shape: tup
                ) -> np.ndarray:
     """(7, H, W) float32; ``prev`` must already be at ``shape``."""
     maps = np.empty((N_MAPS, *shape), np.float32)
-    maps[0] = prev
+    maps[PREV_CHANNEL] = prev
     maps[1:] = encode(interactions, shape, params, transform)
     return maps

@@ -16,18 +16,12 @@ from torch import nn
 
 from ..interactions.encoding import EncodingParams
 from ..interactions.types import INTERACTION_TYPES
-from .efficientnet_lite import MEAN as EFF_MEAN
-from .efficientnet_lite import STD as EFF_STD
-from .efficientnet_lite import EfficientNetLite
-from .hrnet import HRNET_VARIANTS, HRNet, OCRHead
+from .backbones import BACKBONES, BackboneSpec, backbone_spec
+from .hrnet import OCRHead
 from .inputs import N_MAPS
-from .segformer import MIT_VARIANTS, MixTransformer, MLPDecoder
+from .segformer import MLPDecoder
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-BACKBONES = ([f"hrnet{v[1:]}" for v in HRNET_VARIANTS] + [f"mit_{v}" for v in MIT_VARIANTS]
-             + ["effnet_lite0", "effnet_lite2"])
+__all__ = ["BACKBONES", "ArchConfig", "IntersegNet", "load_imagenet_weights"]
 
 
 @dataclass
@@ -45,11 +39,14 @@ class ArchConfig:
     decoder_width: int = 128
 
     def validate(self) -> None:
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"unknown backbone {self.backbone!r}; known: {', '.join(BACKBONES)}")
+        backbone_spec(self.backbone)
         bad = [t for t in self.input_types if t not in INTERACTION_TYPES]
         if bad or not self.input_types:
             raise ValueError(f"input_types must be a non-empty subset of {INTERACTION_TYPES}, got {self.input_types}")
+
+    @property
+    def spec(self) -> BackboneSpec:
+        return backbone_spec(self.backbone)
 
     @property
     def encoding(self) -> EncodingParams:
@@ -86,27 +83,24 @@ class IntersegNet(nn.Module):
         super().__init__()
         arch.validate()
         self.arch = arch
-        b = arch.backbone
+        spec = arch.spec
+        self.family = spec.family
         self.maps_scale = nn.Parameter(torch.tensor(0.05))
-        if b.startswith("hrnet"):
-            self.backbone = HRNet("w" + b[len("hrnet"):])
+        self.backbone = spec.build()
+        ch = list(spec.feature_channels)
+        if spec.family == "hrnet":
             self.maps_fusion = _fusion(64, 2)
-            self.head = OCRHead(self.backbone.out_channels, arch.ocr_width)
-            mean, std = IMAGENET_MEAN, IMAGENET_STD
-        elif b.startswith("mit_"):
-            self.backbone = MixTransformer(b[4:])
-            self.maps_fusion = _fusion(self.backbone.out_channels[0], 4)
-            self.head = MLPDecoder(self.backbone.out_channels, max(arch.decoder_width, 64))
-            self.aux = nn.Conv2d(self.backbone.out_channels[2], 1, 1) if arch.with_aux_head else None
-            mean, std = IMAGENET_MEAN, IMAGENET_STD
+            self.head = OCRHead(ch[0], arch.ocr_width)
+        elif spec.family == "mit":
+            self.maps_fusion = _fusion(ch[0], 4)
+            self.head = MLPDecoder(ch, max(arch.decoder_width, 64))
+            self.aux = nn.Conv2d(ch[2], 1, 1) if arch.with_aux_head else None
         else:
-            self.backbone = EfficientNetLite(b.split("_")[1], classifier=False)
             self.maps_fusion = _fusion(32, 2)
-            self.head = FPNDecoder(self.backbone.out_channels, arch.decoder_width)
-            self.aux = nn.Conv2d(self.backbone.out_channels[2], 1, 1) if arch.with_aux_head else None
-            mean, std = EFF_MEAN, EFF_STD
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+            self.head = FPNDecoder(ch, arch.decoder_width)
+            self.aux = nn.Conv2d(ch[2], 1, 1) if arch.with_aux_head else None
+        self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 
     def normalize(self, image01: torch.Tensor) -> torch.Tensor:
         return (image01 - self.mean) / self.std
@@ -116,10 +110,9 @@ class IntersegNet(nn.Module):
         size = image.shape[2:]
         extra = self.maps_fusion(maps) * self.maps_scale
         aux = None
-        b = self.arch.backbone
-        if b.startswith("hrnet"):
+        if self.family == "hrnet":
             logits, aux = self.head(self.backbone(image, extra))
-        elif b.startswith("mit_"):
+        elif self.family == "mit":
             feats = self.backbone(image, extra)
             logits = self.head(feats)
             aux = self.aux(feats[2]) if self.aux is not None else None
@@ -143,13 +136,13 @@ def load_imagenet_weights(net: IntersegNet, path: str | None = None) -> dict[str
     released files are expected to be unused)."""
     from ..errors import CheckpointError
 
-    b = net.arch.backbone
+    spec = net.arch.spec
+    b = spec.name
     if path is None:
-        if not b.startswith("effnet"):
-            raise CheckpointError(f"no ImageNet weights path given for {b} (IMAGENET_PRETRAINED_MODELS in config.yml)")
-        from .efficientnet_lite import pretrained_path
-
-        path = pretrained_path(b.split("_")[1])
+        if spec.packaged_weights is None:
+            raise CheckpointError(f"no ImageNet weights path given for {b} "
+                                  f"(IMAGENET_PRETRAINED_MODELS.{spec.imagenet_key} in config.yml)")
+        path = spec.packaged_weights()
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

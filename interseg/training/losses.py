@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..models.inputs import channel
+
 
 def normalized_focal_loss(logits: torch.Tensor, gt: torch.Tensor, ignore: torch.Tensor, alpha: float = 0.5,
                           gamma: float = 2.0, eps: float = 1e-8) -> torch.Tensor:
@@ -31,8 +33,10 @@ def masked_bce(logits: torch.Tensor, gt: torch.Tensor, ignore: torch.Tensor) -> 
 
 def force_points_loss(logits: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
     """BCE at pixels marked by clicks and strokes: 1 under positive ones, 0 under negative ones."""
-    pos = torch.maximum(maps[:, 1:2], maps[:, 5:6]) > 0.5
-    neg = torch.maximum(maps[:, 2:3], maps[:, 6:7]) > 0.5
+    pp, sp = channel("point", True), channel("stroke", True)
+    pn, sn = channel("point", False), channel("stroke", False)
+    pos = torch.maximum(maps[:, pp:pp + 1], maps[:, sp:sp + 1]) > 0.5
+    neg = torch.maximum(maps[:, pn:pn + 1], maps[:, sn:sn + 1]) > 0.5
     marked = pos | neg
     if not marked.any():
         return logits.sum() * 0

@@ -11,7 +11,7 @@ from typing import Literal
 
 from ..config import ModelSection, SegformerSection
 from ..errors import ConfigError
-from ..models.network import BACKBONES
+from ..models.backbones import BACKBONES, backbone_spec
 from ..schema import from_dict, load_yaml
 
 
@@ -102,11 +102,16 @@ class Recipe:
 
     @property
     def lr_type(self) -> str:
-        return self.SEGFORMER.LR_TYPE if self.MODEL.BACKBONE.startswith("mit_") else self.TRAIN.LR_TYPE
+        return self.SEGFORMER.LR_TYPE if self.is_segformer else self.TRAIN.LR_TYPE
 
     @property
     def with_aux_head(self) -> bool:
-        return self.SEGFORMER.WITH_AUX_HEAD if self.MODEL.BACKBONE.startswith("mit_") else self.MODEL.WITH_AUX_HEAD
+        return self.SEGFORMER.WITH_AUX_HEAD if self.is_segformer else self.MODEL.WITH_AUX_HEAD
+
+    @property
+    def is_segformer(self) -> bool:
+        """The seed's SEGFORMER section applies to MiT backbones."""
+        return backbone_spec(self.MODEL.BACKBONE).family == "mit"
 
 
 def load_recipe(path: str | Path) -> Recipe:

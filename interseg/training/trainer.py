@@ -26,6 +26,7 @@ from ..data.registry import build_train_dataset
 from ..errors import CheckpointError, DataError, IntersegError
 from ..evaluation.metrics import iou
 from ..inference.net_predictor import NetPredictor, PredictorOptions
+from ..inference.options import DEFAULT_THRESHOLD
 from ..inference.session import Session, active_interactions
 from ..inference.zoom_in import ZoomInParams
 from ..interactions.types import INTERACTION_TYPES, interaction_from_dict
@@ -75,10 +76,8 @@ def build_net(recipe: Recipe, cfg: Config) -> tuple[IntersegNet, str]:
     if not m.IMAGENET_PRETRAINED:
         return net, "random initialisation"
     path = None
-    if not m.BACKBONE.startswith("effnet"):
-        key = ("MIT_" + m.BACKBONE[4:].upper() if m.BACKBONE.startswith("mit_") else
-               {"hrnet18": "HRNETV2_W18", "hrnet18s": "HRNETV2_W18_SMALL", "hrnet32": "HRNETV2_W32",
-                "hrnet48": "HRNETV2_W48"}[m.BACKBONE])
+    key = net.arch.spec.imagenet_key
+    if key is not None:
         path = getattr(cfg.IMAGENET_PRETRAINED_MODELS, key, "")
         if not path:
             log.warning("no ImageNet weights for %s in config.yml (IMAGENET_PRETRAINED_MODELS.%s): "
@@ -197,7 +196,7 @@ class Trainer:
         """The frozen distillation teacher; it must read the same input maps as the network trained."""
         from ..inference.loading import resolve_checkpoint
 
-        path = resolve_checkpoint(spec, self.cfg)
+        path = resolve_checkpoint(spec, self.cfg.INTERACTIVE_MODELS_PATH)
         teacher, _ = load_checkpoint(path)
         a, b = teacher.arch, self.net.arch
         if (tuple(a.input_types), a.accumulate_multi_input, a.encoding) != (
@@ -235,7 +234,7 @@ class Trainer:
         with torch.no_grad():
             for _ in range(n_iter):
                 prev = torch.sigmoid(self.net(image, self._maps(its, prev))["instances"])
-                pred = (prev > 0.49).cpu().numpy()[:, 0]
+                pred = (prev > DEFAULT_THRESHOLD).cpu().numpy()[:, 0]
                 for b in range(len(its)):
                     if not gt_np[b].any():
                         continue
@@ -310,7 +309,7 @@ class Trainer:
         batch, its, logits = self.last_batch
         img = batch["image"][0].permute(1, 2, 0).numpy()
         gt = batch["gt"][0].numpy()
-        pred = (torch.sigmoid(logits[0, 0]) > 0.49).cpu().numpy()
+        pred = (torch.sigmoid(logits[0, 0]) > DEFAULT_THRESHOLD).cpu().numpy()
         panel = np.concatenate([overlay(img, pred, its[0]), overlay(img, gt, its[0])], 1)
         save_rgb(self.exp_dir / "vis" / f"{self.step:07d}.png", panel)
 
