@@ -129,17 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
                          "effnet_lite0; the exported model takes any size)")
     ex.add_argument("-o", "--output", type=Path, required=True)
 
-    tr = sub.add_parser("train", help="train a model from a recipe (configs/*.yaml)")
-    tr.add_argument("recipe", type=Path)
+    tr = sub.add_parser("train", help="train a model from a recipe (a YAML file, or a packaged recipe's name)")
+    tr.add_argument("recipe", help="recipe file, or the name of a packaged recipe (e.g. lite0_cpu_multi)")
     tr.add_argument("--gpus", help="comma-separated GPU ids; several start one process each (DDP)")
     tr.add_argument("--cpu", action="store_true", help="train on the CPU")
     tr.add_argument("--nprocs", type=int, default=1, help="CPU processes for data-parallel training (gloo)")
     tr.add_argument("--workers", type=int, default=2, help="data loader worker processes")
     tr.add_argument("--exp-name", default="exp")
-    tr.add_argument("--resume", type=Path, help="experiment folder (or its checkpoint) to continue")
-    tr.add_argument("--batch-size", type=int)
-    tr.add_argument("--epochs", type=int)
-    tr.add_argument("--epoch-len", type=int, help="samples per epoch")
+    tr.add_argument("--resume", type=Path,
+                    help="experiment folder (or its checkpoint) to continue; relative: to here or to EXPS_PATH")
+    tr.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a recipe key, e.g. MODEL.TRAIN_SIZE=320 (wins over the recipe and config.yml)")
+    tr.add_argument("--batch-size", type=int, help="the same as --set MODEL.BATCH_SIZE=N")
+    tr.add_argument("--epochs", type=int, help="the same as --set TRAIN.EPOCHS=N")
+    tr.add_argument("--epoch-len", type=int, help="samples per epoch (--set TRAIN.EPOCH_LEN=N)")
     tr.add_argument("--max-iters", type=int, help=argparse.SUPPRESS)
 
     dm = sub.add_parser("demo", help="the annotation GUI")

@@ -43,28 +43,38 @@ class PretrainedModels:
     MIT_B5: str = ""
 
 
+def check_train_sizes(batch_size: int | None, train_size: int | None) -> None:
+    """The rules for MODEL.BATCH_SIZE and MODEL.TRAIN_SIZE (config.yml, recipes, command line)."""
+    if batch_size is not None and batch_size < 1:
+        raise ValueError("MODEL.BATCH_SIZE must be >= 1")
+    if train_size is not None and (train_size < 32 or train_size % 32):
+        raise ValueError("MODEL.TRAIN_SIZE must be a multiple of 32, at least 32")
+
+
 @dataclass
 class ModelSection:
-    WITH_FORCE_POINTS_LOSS: bool = True
-    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] = "adamw"
-    BATCH_SIZE: int = 32
-    TRAIN_SIZE: int = 448
-    INPUT_TYPE: Literal["point", "contour", "stroke"] = "point"
-    ACCUMULATE_MULTI_INPUT: bool = False
-    PRETRAINED_PATH: str = ""
-    CONTOUR_FILLED: bool = True
+    """The seed's training keys. Each one set here (not ``null``) overrides the training recipe's value
+    for every run with this config; the command line's ``--set`` overrides both (see docs/training.md)."""
+
+    WITH_FORCE_POINTS_LOSS: bool | None = None
+    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] | None = None
+    BATCH_SIZE: int | None = None
+    TRAIN_SIZE: int | None = None
+    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] | None = None
+    ACCUMULATE_MULTI_INPUT: bool | None = None
+    PRETRAINED_PATH: str | None = None
+    CONTOUR_FILLED: bool | None = None
 
     def validate(self) -> None:
-        if self.BATCH_SIZE < 1:
-            raise ValueError("MODEL.BATCH_SIZE must be >= 1")
-        if self.TRAIN_SIZE < 32 or self.TRAIN_SIZE % 32:
-            raise ValueError("MODEL.TRAIN_SIZE must be a multiple of 32, at least 32")
+        check_train_sizes(self.BATCH_SIZE, self.TRAIN_SIZE)
 
 
 @dataclass
 class SegformerSection:
-    WITH_AUX_HEAD: bool = True
-    LR_TYPE: Literal["linear", "cosine", "step"] = "linear"
+    """The seed's Segformer training keys (``null`` = the recipe's value)."""
+
+    WITH_AUX_HEAD: bool | None = None
+    LR_TYPE: Literal["linear", "cosine", "step"] | None = None
 
 
 @dataclass

@@ -25,9 +25,12 @@ def test_every_shipped_model_is_listed(capsys):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert f"{DEFAULT_MODEL} (default)" in out
+    assert max(len(ln) for ln in out.splitlines()) <= 100     # readable in a terminal
     for name, (backbone, _) in SHIPPED.items():
         line = next(ln for ln in out.splitlines() if ln.startswith(name))
-        assert backbone in line and "COCO_MVal_train+ECSSD" in line and "NoI@90" in line
+        assert backbone in line
+        block = out.split(f"\n{name}:\n")[1].split("\n\n")[0]      # the model's detail lines
+        assert "training data: COCO_MVal_train+ECSSD" in block and "NoI@90 GrabCut point" in block
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -126,16 +126,21 @@ def test_same_seed_same_interactions(grabcut_samples):
 
 
 def test_perfect_prediction_gives_harmless_click(grabcut_samples):
+    """Nothing to correct: a positive click on the object's deepest pixel, which changes nothing."""
     s = grabcut_samples[0]
     c = SimulatedUser(0).next("point", s.gt, s.gt.copy(), s.ignore)
-    assert isinstance(c, Click)
+    assert isinstance(c, Click) and c.positive
+    dt = cv2.distanceTransform(np.pad(s.gt, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    assert s.gt[int(c.y), int(c.x)] and dt[int(c.y), int(c.x)] == pytest.approx(dt.max())
 
 
-@pytest.mark.parametrize("kind", ["contour", "stroke"])
-def test_degenerate_region_falls_back_to_click(kind):
+@pytest.mark.parametrize(("kind", "expected"), [("contour", "point"), ("stroke", "stroke")])
+def test_one_pixel_error_region_gets_a_mark_on_that_pixel(kind, expected):
+    """A one-pixel false positive cannot be outlined: the contour user falls back to a click, the stroke
+    user dabs a one-point stroke; either lies on that pixel, negative."""
     gt = np.zeros((20, 20), bool)
     gt[5, 5] = True
-    pred = np.zeros_like(gt)
-    pred[5, 5] = False
-    it = SimulatedUser(0).next(kind, gt, np.zeros_like(gt) | (np.arange(400).reshape(20, 20) == 399), None)
-    assert it.kind in (kind, "point")
+    pred = np.arange(400).reshape(20, 20) == 399    # a false positive at (19, 19), the false negative at (5, 5)
+    it = SimulatedUser(0).next(kind, gt, pred, None)
+    assert it.kind == expected and not it.positive
+    assert it.points.tolist() == [[19.0, 19.0]]

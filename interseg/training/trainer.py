@@ -65,10 +65,28 @@ def arch_from_recipe(recipe: Recipe) -> ArchConfig:
                       decoder_width=m.DECODER_WIDTH)
 
 
+def resolve_pretrained(spec: str, cfg: Config) -> Path:
+    """MODEL.PRETRAINED_PATH: a checkpoint path (relative: to the current folder, else to EXPS_PATH,
+    with or without a leading ``experiments/``) or a model name (INTERACTIVE_MODELS_PATH, shipped)."""
+    from ..inference.loading import resolve_checkpoint
+
+    p = Path(spec)
+    if not p.is_absolute() and not p.exists():
+        rest = Path(*p.parts[1:]) if p.parts[0] == "experiments" and len(p.parts) > 1 else p
+        for c in (cfg.EXPS_PATH / p, cfg.EXPS_PATH / rest):
+            if c.is_file():
+                return c
+    try:
+        return resolve_checkpoint(spec, cfg.INTERACTIVE_MODELS_PATH)
+    except CheckpointError as e:
+        raise CheckpointError(f"MODEL.PRETRAINED_PATH: {e} (relative paths are also looked up in "
+                              f"{cfg.EXPS_PATH})") from None
+
+
 def build_net(recipe: Recipe, cfg: Config) -> tuple[IntersegNet, str]:
     m = recipe.MODEL
     if m.PRETRAINED_PATH:
-        net, _ = load_checkpoint(m.PRETRAINED_PATH)
+        net, _ = load_checkpoint(resolve_pretrained(m.PRETRAINED_PATH, cfg))
         if net.arch.backbone != m.BACKBONE:
             raise CheckpointError(f"{m.PRETRAINED_PATH}: is a {net.arch.backbone} model, the recipe wants {m.BACKBONE}")
         return net.train(), f"weights from {m.PRETRAINED_PATH}"
@@ -172,7 +190,8 @@ class Trainer:
         self.writer = SummaryWriter(str(self.exp_dir / "tb"), purge_step=self.step or None)
 
     def _save(self, val_iou: float | None) -> None:
-        meta = {"name": self.recipe.name, "recipe": to_dict(self.recipe), "epoch": self.epoch,
+        meta = {"name": self.recipe.name, "recipe": to_dict(self.recipe), "settings": self.recipe.seed_settings(),
+                "epoch": self.epoch,
                 "iterations": self.step, "val_iou": val_iou, "init": self.init_note,
                 "training_data": [d.NAME for d in self.recipe.TRAIN.DATASETS], "trained": True}
         try:
@@ -318,6 +337,9 @@ class Trainer:
         self._setup_outputs()
         t = self.recipe.TRAIN
         if self.rank == 0:
+            settings = ", ".join(f"{k}={v['value']!r} ({v['source']})" for k, v in self.recipe.seed_settings().items())
+            print(f"effective settings: {settings}", flush=True)
+            log.info("effective settings: %s", settings)
             log.info("recipe %s: %s, %s; %d iterations/epoch x %d epochs, batch %d x %d process(es)",
                      self.recipe.name, self.net.arch.backbone, self.init_note, self.iters_per_epoch, t.EPOCHS,
                      self.batch, self.world)
