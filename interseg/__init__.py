@@ -34,6 +34,7 @@ _EXPORTS = {
     "Click": "interseg.interactions.types",
     "Contour": "interseg.interactions.types",
     "Stroke": "interseg.interactions.types",
+    "MaskStroke": "interseg.interactions.types",
     "load_image": "interseg.data.image_io",
     "open_dataset": "interseg.data.registry",
     "iou": "interseg.evaluation.metrics",
@@ -41,7 +42,7 @@ _EXPORTS = {
 }
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_THRESHOLD", "Click", "Contour", "GrabCutPredictor", "IntersegError",
-           "NetPredictor", "PredictorOptions", "Session", "StepResult", "Stroke", "iou", "load_image",
+           "MaskStroke", "NetPredictor", "PredictorOptions", "Session", "StepResult", "Stroke", "iou", "load_image",
            "load_predictor", "open_dataset", "shipped_models"]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .inference.net_predictor import NetPredictor
     from .inference.options import DEFAULT_THRESHOLD, PredictorOptions
     from .inference.session import Session, StepResult
-    from .interactions.types import Click, Contour, Stroke
+    from .interactions.types import Click, Contour, MaskStroke, Stroke
 
 
 def __getattr__(name: str) -> Any:

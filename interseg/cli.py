@@ -152,6 +152,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="use the GrabCut baseline instead of a network")
     dm.add_argument("--output", type=Path, help="folder for annotations (default: next to each image)")
 
+    sv = sub.add_parser("serve", help="model server for annotation tools (Label Studio ML backend, JSON API)")
+    _add_predictor_args(sv)
+    sv.add_argument("--baseline", choices=["grabcut"], action="append", default=[],
+                    help="serve the GrabCut baseline instead of a network")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=9090, help="port (default 9090)")
+    sv.add_argument("--workers", type=int, default=1, help="predictions run in parallel (default 1)")
+    sv.add_argument("--max-queue", type=int, default=8,
+                    help="requests that may wait for a worker; beyond that the server answers 503 (default 8)")
+    sv.add_argument("--allow-host", action="append", default=[], metavar="URL",
+                    help="also fetch task images from this origin, e.g. https://images.example.org (the Label "
+                         "Studio host that calls /setup is always allowed)")
+    sv.add_argument("--max-image-mb", type=int, default=64, help="largest image download or upload (default 64)")
+    sv.add_argument("--max-pixels", type=int, help="largest image in pixels (default 80 million)")
+    sv.add_argument("--cache-mb", type=int, default=1024,
+                    help="memory for decoded images, and as much for cached predictions (default 1024)")
+    sv.add_argument("--cache-ttl", type=float, default=1800, help="seconds a cached image or prediction lives")
+    sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
     ds = sub.add_parser("datasets", help="dataset utilities")
     ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
@@ -161,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: subcommand → module in interseg.commands (imported on use, so `interseg --help` stays fast)
 COMMANDS = {"evaluate": "evaluate", "datasets": "datasets", "train": "train", "demo": "demo", "predict": "predict",
-            "models": "models", "export-onnx": "export_onnx"}
+            "models": "models", "export-onnx": "export_onnx", "serve": "serve"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .interactions.types import Click, Contour, Interaction
+from .interactions.types import Click, Contour, Interaction, MaskStroke
 
 PALETTE = np.array([
     [255, 80, 80], [80, 160, 255], [255, 200, 40], [160, 90, 255], [40, 210, 120], [255, 120, 200],
@@ -48,7 +48,9 @@ def draw_interactions(image: np.ndarray, interactions: Sequence[Interaction], ra
     for it in interactions:
         color = POSITIVE_RGB if it.positive else NEGATIVE_RGB
         pts = np.round(it.points).astype(np.int32)
-        if isinstance(it, Click):
+        if isinstance(it, MaskStroke):
+            out[it.render(out.shape[:2])] = color
+        elif isinstance(it, Click):
             cv2.circle(out, (int(pts[0, 0]), int(pts[0, 1])), radius, color, -1, cv2.LINE_AA)
             cv2.circle(out, (int(pts[0, 0]), int(pts[0, 1])), radius, (255, 255, 255), 1, cv2.LINE_AA)
         else:

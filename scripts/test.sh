@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (Python package with dev extras; Xvfb and xdotool for
-# the GUI test, when running as root on Debian/Ubuntu) and runs the suite.
+# the GUI test, when running as root on Debian/Ubuntu; Label Studio in its own virtual environment for
+# the end-to-end test of `interseg serve`) and runs the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then
@@ -11,4 +12,6 @@ if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then
   fi
 fi
 python -m pip install -q -e ".[dev]"
+INTERSEG_LS_VENV="$(bash scripts/label_studio_env.sh)"
+export INTERSEG_LS_VENV
 python -m pytest -q "$@"

@@ -10,6 +10,28 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "datasets").resolve()
 
 
+LS_VENV = Path(os.environ.get("INTERSEG_LS_VENV", Path.home() / ".cache" / "interseg" / "ls-venv"))
+
+
+def label_studio_tool(name: str) -> Path:
+    """A program of Label Studio's own virtual environment (made by scripts/label_studio_env.sh, which the
+    test command runs); skipped locally if absent, an error in CI."""
+    path = LS_VENV / "bin" / name
+    if not path.is_file():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"{path}: Label Studio's environment is missing in CI (scripts/test.sh makes it)")
+        pytest.skip("Label Studio is not installed (bash scripts/label_studio_env.sh)")
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def require_data(name: str) -> Path:
     """Path of a real dataset; skipped locally if absent, an error in CI (where it must be present)."""
     path = DATA / name

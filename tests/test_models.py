@@ -116,7 +116,9 @@ def test_zoom_in_skips_first_click_only():
     assert zoom_roi(p, [Click(100, 100)], prev, None) is None
     roi = zoom_roi(p, [Click(100, 100), Click(120, 110)], prev, None)
     assert roi is not None and roi[2] - roi[0] >= 200
-    assert zoom_roi(p, [Contour.from_points([[10, 10], [300, 10], [300, 200]])], prev, None) is not None
+    contour = [Contour.from_points([[10, 10], [300, 10], [300, 200]])]
+    assert zoom_roi(p, contour, prev, None) is None        # no object predicted yet (tests/test_zoom_in.py)
+    assert zoom_roi(ZoomInParams(marks_alone=True), contour, prev, None) is not None
 
 
 def _imagenet_top(variant, image_path, size):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -17,22 +18,43 @@ MAX_PIXELS = 80_000_000
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit, with a message naming the file
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
+def image_size(path: str | Path | io.BytesIO, source: str | Path | None = None) -> tuple[int, int]:
     """(width, height) from the file header, without decoding the pixels."""
+    source = source or path
     try:
         with Image.open(path) as im:
             return im.size
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
+        raise DataError(f"{source}: file not found") from None
     except Exception as e:  # PIL raises many types for broken headers
-        raise DataError(f"{path}: not a readable image ({e.__class__.__name__}: {e})") from None
+        detail = "unknown or damaged format" if isinstance(path, io.BytesIO) else f"{e.__class__.__name__}: {e}"
+        raise DataError(f"{source}: not a readable image ({detail})") from None
 
 
-def _check_size(path: str | Path, max_pixels: int | None) -> None:
-    w, h = image_size(path)
+def _check_size(path: str | Path | io.BytesIO, max_pixels: int | None, source: str | Path | None = None) -> None:
+    w, h = image_size(path, source)
     if max_pixels is not None and w * h > max_pixels:
-        raise DataError(f"{path}: image is {w}x{h} = {w * h / 1e6:.1f} MP, above the limit of "
+        raise DataError(f"{source or path}: image is {w}x{h} = {w * h / 1e6:.1f} MP, above the limit of "
                         f"{max_pixels / 1e6:.1f} MP (raise --max-pixels to allow it)")
+
+
+def _decode_bytes(data: np.ndarray, source: str | Path, flags: int) -> np.ndarray:
+    head = data[:2].tobytes()
+    if head == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:].tobytes():
+        # OpenCV decodes a cut-off JPEG without complaint (grey below the cut): refuse it instead
+        raise DataError(f"{source}: truncated JPEG (no end-of-image marker; incomplete download or copy?)")
+    arr = cv2.imdecode(data, flags) if data.size else None
+    if arr is None:
+        # OpenCV cannot decode some valid files (e.g. palette PNG variants); let PIL try.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(data.tobytes())) as im:
+                    im.load()
+                    arr = np.asarray(im)
+        except Exception as e:
+            raise DataError(f"{source}: corrupt or unsupported image ({e.__class__.__name__}: {e})") from None
+    return arr
 
 
 def _decode(path: Path, flags: int) -> np.ndarray:
@@ -40,25 +62,28 @@ def _decode(path: Path, flags: int) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
-    arr = cv2.imdecode(data, flags) if data.size else None
-    if arr is None:
-        # OpenCV cannot decode some valid files (e.g. palette PNG variants); let PIL try.
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with Image.open(path) as im:
-                    im.load()
-                    arr = np.asarray(im)
-        except Exception as e:
-            raise DataError(f"{path}: corrupt or unsupported image ({e.__class__.__name__}: {e})") from None
-    return arr
+    return _decode_bytes(data, path, flags)
 
 
 def load_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
-    """An RGB ``uint8`` array of shape (H, W, 3)."""
+    """An RGB ``uint8`` array of shape (H, W, 3).
+
+    Raises:
+        DataError: missing, unreadable, corrupt or truncated file, or more than ``max_pixels`` pixels.
+    """
     path = Path(path)
     _check_size(path, max_pixels)
-    arr = _decode(path, cv2.IMREAD_COLOR)
+    return _to_rgb(_decode(path, cv2.IMREAD_COLOR), path)
+
+
+def load_image_bytes(data: bytes, source: str, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """:func:`load_image` for an encoded image in memory (an upload, a download); ``source`` names it
+    in error messages."""
+    _check_size(io.BytesIO(data), max_pixels, source)
+    return _to_rgb(_decode_bytes(np.frombuffer(data, np.uint8), source, cv2.IMREAD_COLOR), source)
+
+
+def _to_rgb(arr: np.ndarray, path: str | Path) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:

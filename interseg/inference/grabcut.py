@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ..interactions.encoding import draw_disks, draw_polyline, fill_polygon
-from ..interactions.types import Click, Contour, Interaction, Stroke
+from ..interactions.types import Click, Contour, Interaction, MaskStroke, Stroke
 from .predictor import PredictorState
 
 
@@ -88,6 +88,8 @@ class GrabCutPredictor:
         for it in its:  # sure seeds last: they override everything
             if isinstance(it, Click):
                 gc[draw_disks(it.points, shape, self.click_radius)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
+            elif isinstance(it, MaskStroke):
+                gc[it.render(shape)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
             elif isinstance(it, Stroke):
                 gc[draw_polyline(it.points, shape, self.line_width)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
         fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)

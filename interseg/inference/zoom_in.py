@@ -4,7 +4,11 @@ The region of interest is the bounding box of (previous probability > 0.5) ∪ p
 points, expanded by ``expand_ratio`` and at least ``min_crop`` pixels; it is kept until an
 interaction falls outside it or the new box's IoU with it drops below 0.5.  ZoomIn starts after
 ``skip_clicks`` clicks (the first click sees the whole image); a contour or a stroke triggers it at
-once (skip -1 for those types, as in the reference).
+once (skip -1 for those types, as in the reference) — but only once there is a predicted object to
+frame: with no previous mask, a first contour or stroke is predicted on the whole image, and the crop
+follows from that prediction at the next interaction. A crop from the box of the marks alone cuts
+away whatever the marks do not reach (a short scribble on a large object); ``marks_alone=True``
+restores that behaviour of the reference.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class ZoomInParams:
     skip_clicks: int = 1
     expand_ratio: float = 1.4
     min_crop: int = 200
+    marks_alone: bool = False
 
 
 def _box_iou(a: Box, b: Box) -> float:
@@ -52,6 +57,8 @@ def zoom_roi(params: ZoomInParams, interactions: Sequence[Interaction], prev_pro
     h, w = prev_prob.shape
     pts = [i.points for i in interactions if i.positive]
     ys, xs = np.nonzero(prev_prob > 0.5)
+    if not only_clicks and not len(ys) and current is None and not params.marks_alone:
+        return None   # a contour or stroke and no object predicted yet: see the whole image first
     if len(ys):
         pts.append(np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], np.float64))
     if not pts:

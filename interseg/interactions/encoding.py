@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import Click, Contour, Interaction, Stroke
+from .types import Click, Contour, Interaction, MaskStroke, Stroke
 
 MAP_NAMES = ("point+", "point-", "contour+", "contour-", "stroke+", "stroke-")
 TYPE_OFFSET = {"point": 0, "contour": 2, "stroke": 4}
@@ -69,6 +69,8 @@ def interaction_mask(it: Interaction, shape: tuple[int, int], params: EncodingPa
         if params.contour_filled:
             return fill_polygon(it.points, shape)
         return draw_polyline(it.points, shape, params.line_width, closed=True)
+    if isinstance(it, MaskStroke):
+        return it.render(shape)
     if isinstance(it, Stroke):
         return draw_polyline(it.points, shape, params.line_width)
     raise TypeError(f"not an interaction: {it!r}")

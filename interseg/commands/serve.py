@@ -1,0 +1,39 @@
+"""``interseg serve [--checkpoint NAME|PATH] [--host 127.0.0.1] [--port 9090] [--workers N]``"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..config import load_config
+from ..errors import ConfigError
+from .common import single_predictor
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from ..serve.app import ServeSettings, create_app
+    except ImportError as e:
+        raise ConfigError(f"interseg serve needs fastapi and uvicorn: pip install -e . ({e})") from None
+    if args.workers < 1 or args.max_queue < 0:
+        raise ConfigError("--workers must be >= 1 and --max-queue >= 0")
+    import torch
+
+    # the worker threads share the cores: each prediction gets its share of intra-op threads
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.workers))
+    cfg = load_config(args.config)
+    if args.max_size is None and not args.fixed_h:
+        args.max_size = 1024   # bounded network input on the whole image, whatever the photo's size
+    predictor = single_predictor(args, cfg)   # loaded before the port opens
+    settings = ServeSettings(workers=args.workers, max_queue=args.max_queue, threshold=args.thresh,
+                             allow_hosts=args.allow_host, max_image_bytes=args.max_image_mb << 20,
+                             max_pixels=args.max_pixels, image_cache_bytes=args.cache_mb << 20,
+                             prediction_cache_bytes=args.cache_mb << 20, cache_ttl_s=args.cache_ttl)
+    app = create_app(predictor, settings)
+    print(f"interseg serve: {predictor.name} on http://{args.host}:{args.port} ({args.workers} worker(s)); "
+          f"in Label Studio: Settings → Model → Connect model, URL http://{args.host}:{args.port}, "
+          f"'Interactive preannotations' on", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
