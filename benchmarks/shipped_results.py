@@ -103,7 +103,7 @@ def main() -> None:
     n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
     block = "\n".join([
         "NoI@85/90/95 (mean number of interactions to reach the IoU; RITM click simulator, at most 20; "
-        "in brackets the objects that never reach 90 %) on "
+        "in brackets the objects whose NoI@90 is 20, as the reference counts ≥20@90) on "
         + " + ".join(str(next(iter(noi["predictors"].values()))[d]["noi"]["point"]["objects"]) for d in DATASETS)
         + " objects:",
         "", noi_table(noi), "",

@@ -53,13 +53,17 @@ def add_refine_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, recomm
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interseg", description=__doc__)
     parser.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # every command takes --config too, before or after its own arguments
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", dest="config_sub", metavar="CONFIG",
+                        help="config file (default: ./config.yml, else the packaged default)")
+    sub = _Subparsers(parser.add_subparsers(dest="command", required=True), common)
 
     ev = sub.add_parser("evaluate", help="benchmark models on datasets (NoI or IoU ± std)")
-    ev.add_argument("--config", help=argparse.SUPPRESS, dest="config_sub")
     ev.add_argument("--datasets", default="sample",
-                    help="comma-separated: GrabCut, Berkeley, DAVIS, SBD, PascalVOC, SAIC_IS, COCO_MVal, "
-                         "sample (bundled), folder:PATH (default: sample)")
+                    help="comma-separated: GrabCut, Berkeley, DAVIS, SBD, PascalVOC, SAIC_IS, COCO_MVal, a "
+                         "training set's name (ECSSD, COCO_MVal_train, COCO, LVIS), sample (bundled), or "
+                         "folder:PATH[?images=DIR&masks=DIR&ignore=V] (default: sample)")
     _add_predictor_args(ev, multi=True)
     ev.add_argument("--noi", action="store_true", help="number of interactions to 85/90/95 %% IoU instead "
                                                        "of IoU averaged over sequences")
@@ -77,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep every contour/stroke in the input (the demo's behaviour) instead of the "
                          "reference protocol's replacement")
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--limit", type=int, help="only the first N objects of each dataset")
+    ev.add_argument("--limit", type=int, metavar="N",
+                    help="only N objects of each dataset: the first N by file name, or with --subset random a "
+                         "random N drawn with --seed (raising N on an existing --output extends the run)")
+    ev.add_argument("--subset", choices=["first", "random"], default="first",
+                    help="which --limit objects (default: the first by file name)")
     ev.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                     help="parallel processes (default: the number of CPU cores, at most 4)")
     ev.add_argument("--output", type=Path, help="results folder (default: EXPS_PATH/evaluation/<name>)")
@@ -92,12 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="JSON: [[x, y], ...] or {\"points\": [[x, y], ...], \"positive\": true}")
     pr.add_argument("--stroke", action="append", default=[], type=Path, metavar="FILE.json",
                     help="JSON, as --contour")
-    pr.add_argument("-o", "--output", type=Path, required=True, help="mask PNG (0/255)")
+    pr.add_argument("-o", "--output", type=Path, required=True, help="mask, 1-channel PNG (0/255)")
     pr.add_argument("--overlay", type=Path, help="also write the mask and interactions over the image")
-    pr.add_argument("--prob", type=Path, help="also write the probability map as 8-bit PNG")
+    pr.add_argument("--prob", type=Path, help="also write the probability map as 1-channel 8-bit PNG")
 
     mk = sub.add_parser("models", help="create, list and export models")
-    mk_sub = mk.add_subparsers(dest="models_command", required=True)
+    mk_sub = _Subparsers(mk.add_subparsers(dest="models_command", required=True), common)
     cr = mk_sub.add_parser("create", help="write an untrained checkpoint of an architecture")
     cr.add_argument("--backbone", default="effnet_lite0")
     cr.add_argument("--input-types", default="point,contour,stroke")
@@ -172,10 +180,39 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
     ds = sub.add_parser("datasets", help="dataset utilities")
-    ds_sub = ds.add_subparsers(dest="datasets_command", required=True)
+    ds_sub = _Subparsers(ds.add_subparsers(dest="datasets_command", required=True), common)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
     st.add_argument("names", nargs="+", help="dataset names (as in --datasets)")
     return parser
+
+
+class _Subparsers:
+    """``add_parser`` with the options every command shares (``--config``)."""
+
+    def __init__(self, action, common: argparse.ArgumentParser) -> None:
+        self.action, self.common = action, common
+
+    def add_parser(self, name: str, **kw) -> argparse.ArgumentParser:
+        return self.action.add_parser(name, parents=[self.common], **kw)
+
+
+def _protect_negative_values(argv: list[str]) -> list[str]:
+    """``--click -5,10`` → ``--click=-5,10``: argparse would take ``-5,10`` for an option and say
+    "expected one argument"; joined, the value reaches our own check ("outside the image")."""
+    out: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a in ("--click", "--set") :
+            nxt = next(it, None)
+            if nxt is not None and nxt.startswith("-") and len(nxt) > 1 and (nxt[1].isdigit() or nxt[1] == "."):
+                out.append(f"{a}={nxt}")
+                continue
+            out.append(a)
+            if nxt is not None:
+                out.append(nxt)
+            continue
+        out.append(a)
+    return out
 
 
 #: subcommand → module in interseg.commands (imported on use, so `interseg --help` stays fast)
@@ -185,7 +222,7 @@ COMMANDS = {"evaluate": "evaluate", "datasets": "datasets", "train": "train", "d
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_protect_negative_values(list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "config_sub", None):
         args.config = args.config_sub
     try:

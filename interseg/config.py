@@ -111,14 +111,26 @@ def default_config_path() -> Path:
     return Path(str(resources.files("interseg") / "resources" / "config.yml.default"))
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """``over``'s keys over ``base``'s, section by section."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Load and validate a config file; relative paths are resolved against its folder."""
+    """Load and validate a config file; relative paths are resolved against its folder. A user's file
+    needs only the keys it changes: the others keep the packaged default's values."""
     path = Path(path) if path is not None else default_config_path()
     data = load_yaml(path)
     if "source" in data:
         raise ConfigError(f"{path}: source: unknown key")
-    cfg = from_dict(Config, data, f"{path}:")
     packaged = Path(str(resources.files("interseg") / "resources")).resolve()
+    default = packaged / "config.yml.default"
+    if path.resolve() != default.resolve():
+        data = _merged(load_yaml(default), data)
+    cfg = from_dict(Config, data, f"{path}:")
     # The packaged default's relative paths mean "the current folder"; a user's file, its own folder.
     base = Path.cwd() if path.resolve().parent == packaged else path.absolute().parent
     for key in ["INTERACTIVE_MODELS_PATH", "EXPS_PATH", *DATASET_KEYS.values()]:

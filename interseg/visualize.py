@@ -74,3 +74,12 @@ def save_rgb(path, image: np.ndarray) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), np.ascontiguousarray(image[:, :, ::-1])):
         raise OSError(f"{path}: could not write image")
+
+
+def save_gray(path, image: np.ndarray) -> None:
+    """A single-channel 8-bit image (a mask: 0/255, or probabilities × 255), lossless PNG."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image)):
+        raise OSError(f"{path}: could not write image")

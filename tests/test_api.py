@@ -54,6 +54,15 @@ def test_docs_api_examples_run_outside_the_repo(tmp_path, index):
         assert res.stdout.strip() == "(240, 320) bool"
 
 
+def test_docs_onnx_example_runs(tmp_path):
+    """docs/models.md's example: the exported model's inputs as documented give the object."""
+    (code,) = re.findall(r"```python\n(.*?)```", (DOCS.parent / "models.md").read_text(), re.S)
+    (tmp_path / "example.py").write_text(code)
+    res = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-2:] == ["True", "False"]
+
+
 @pytest.fixture(scope="module")
 def square():
     image = np.zeros((240, 320, 3), np.uint8)

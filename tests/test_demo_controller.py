@@ -61,7 +61,9 @@ def test_click_finish_save_restore_round_trip(ctl, folder):
     coco = json.loads((folder / "106024.coco.json").read_text())
     assert [a["id"] for a in coco["annotations"]] == [1, 2]
     assert coco["annotations"][0]["segmentation"]["size"] == [321, 481]
-    assert coco["annotations"][0]["polygons"][0]["exterior"]
+    assert "polygons" not in coco["annotations"][0]          # COCO tools read segmentation only
+    record = json.loads((folder / "106024.interseg.json").read_text())
+    assert record["polygons"][0][0]["exterior"]
     first = (load_label_map(folder / "106024.ids.png") == 1)
     # reopen: objects restored
     c2 = AnnotationController(GrabCutPredictor())
@@ -211,3 +213,51 @@ def test_edge_refinement_toggle_applies_to_the_next_prediction(folder):
     assert g.refine_enabled() is None
     g.set_refine(True)
     assert "network models only" in g.status
+
+
+def test_saved_object_in_progress_survives_next_image_and_reopen(folder):
+    """Ctrl+S with one finished object and one in progress, then → : both are on disk, and reopening the
+    image restores both (the files used to be rewritten with the finished object only)."""
+    c = AnnotationController(GrabCutPredictor())
+    assert c.open(folder / "106024.jpg")
+    gt = gt_of("106024")
+    c.press(*deepest(gt), True)
+    c.finish_object()
+    c.press(20, 20, True)                      # the second object, not finished
+    assert c.session.mask.any()
+    c.save()
+    assert "saved 2 object(s)" in c.status
+    assert c.next_image()
+    again = AnnotationController(GrabCutPredictor())
+    again.open(folder / "106024.jpg")
+    assert len(again.session.objects) == 2
+
+
+def test_unwritable_output_keeps_the_image_open_and_says_why(folder, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    c = AnnotationController(GrabCutPredictor(), output_dir=blocker / "out")
+    assert c.open(folder / "106024.jpg")
+    c.press(*deepest(gt_of("106024")), True)
+    assert c.save() is None and "could not save" in c.status
+    assert not c.next_image()                      # staying: the object would be lost otherwise
+    assert c.image_path.name == "106024.jpg" and "nothing was lost" in c.status
+
+
+def test_overlapping_objects_agree_in_every_file(folder):
+    from pycocotools import mask as mask_utils
+
+    c = AnnotationController(GrabCutPredictor())
+    assert c.open(folder / "106024.jpg")
+    h, w = c.session.shape
+    c.session.start_from(np.pad(np.ones((100, 100), bool), ((50, h - 150), (50, w - 150))))
+    c.finish_object()
+    c.session.start_from(np.pad(np.ones((100, 100), bool), ((100, h - 200), (100, w - 200))))   # overlaps
+    c.finish_object()
+    ids = load_label_map(folder / "106024.ids.png")
+    coco = json.loads((folder / "106024.coco.json").read_text())
+    for ann in coco["annotations"]:
+        m = mask_utils.decode({"size": ann["segmentation"]["size"],
+                               "counts": ann["segmentation"]["counts"].encode()}).astype(bool)
+        assert np.array_equal(m, ids == ann["id"]) and ann["area"] == int(m.sum())
+    assert (ids == 2).sum() == 100 * 100 - 50 * 50           # the new object claims unlabelled pixels only

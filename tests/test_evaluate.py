@@ -156,3 +156,29 @@ def test_unknown_dataset_and_bad_types(cfg, capsys):
     assert "unknown evaluation dataset 'Nope'" in capsys.readouterr().err
     assert _run(cfg, "--input-types", "tap") == 2
     assert "unknown input type 'tap'" in capsys.readouterr().err
+
+
+def test_own_data_training_readers_folders_limits_and_subsets(tmp_path, monkeypatch, capsys):
+    """--datasets ECSSD (a registered reader), folder:PATH finding ECSSD's own ground_truth_mask/, safe
+    record file names, raising --limit extends the run, --subset random draws a seeded subset."""
+    ecssd = require_data("ECSSD")
+    monkeypatch.setenv("INTERSEG_DATA", str(ecssd.parent))
+    out = tmp_path / "run"
+    base = ["evaluate", "--baseline", "grabcut", "--noi", "--input-types", "point", "--max-interactions", "2",
+            "--workers", "1", "--output", str(out)]
+    assert main([*base, "--datasets", f"ECSSD,folder:{ecssd}", "--limit", "2"]) == 0
+    records = sorted(p.name for p in (out / "records" / "grabcut").glob("*.jsonl"))
+    assert records == ["ECSSD.jsonl", f"folder_{str(ecssd).strip('/').replace('/', '_')}.jsonl"]
+    ecssd_lines = (out / "records" / "grabcut" / "ECSSD.jsonl").read_text().splitlines()
+    assert [json.loads(line)["key"] for line in ecssd_lines] == ["0|point", "1|point"]
+    assert main([*base, "--datasets", "ECSSD", "--limit", "3"]) == 0        # extends, not refused
+    lines = (out / "records" / "grabcut" / "ECSSD.jsonl").read_text().splitlines()
+    assert lines[:2] == ecssd_lines and len(lines) == 3
+    res = json.loads((out / "results.json").read_text())
+    assert res["predictors"]["grabcut"]["ECSSD"]["objects"] == 3
+    rand = tmp_path / "rand"
+    assert main([*base[:-1], str(rand), "--datasets", "ECSSD", "--limit", "2", "--subset", "random"]) == 0
+    lines = (rand / "records" / "grabcut" / "ECSSD.jsonl").read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in lines]
+    expected = sorted(np.random.default_rng(0).permutation(300)[:2].tolist())
+    assert sorted(int(k.split("|")[0]) for k in keys) == expected and expected != [0, 1]

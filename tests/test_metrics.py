@@ -77,9 +77,17 @@ def test_noi_reached_and_never_reached():
     assert noi([0.5, 0.86, 0.91], 0.90, 20) == 3
     assert noi([0.5, 0.6], 0.90, 20) == 20            # never reached → the cap
     assert noi([0.5] * 30 + [0.99], 0.9, 20) == 20    # reached only after the cap
-    mean, failed = noi_summary([[0.9], [0.1, 0.2], [0.5, 0.95]], 0.9, 20)
+    mean, at_cap, failed = noi_summary([[0.9], [0.1, 0.2], [0.5, 0.95]], 0.9, 20)
     assert mean == pytest.approx((1 + 20 + 2) / 3)
-    assert failed == 1
+    assert at_cap == failed == 1
+
+
+def test_at_cap_column_counts_as_the_reference_does():
+    """The reference's >=20@95 counts NoI == 20: an object that reaches 95 % exactly at click 20 (as
+    GrabCut 21077 does with the default model, 0.952) is counted, though it is not a failure."""
+    reaches_at_20 = [0.5] * 19 + [0.952]
+    mean, at_cap, failed = noi_summary([reaches_at_20, [0.96]], 0.95, 20)
+    assert (mean, at_cap, failed) == (10.5, 1, 0)
 
 
 def test_mean_curve_extends_early_stopped_curves():

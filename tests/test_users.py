@@ -125,13 +125,12 @@ def test_same_seed_same_interactions(grabcut_samples):
         assert a != c  # another seed, another interaction
 
 
-def test_perfect_prediction_gives_harmless_click(grabcut_samples):
-    """Nothing to correct: a positive click on the object's deepest pixel, which changes nothing."""
+def test_perfect_prediction_gives_the_reference_click(grabcut_samples):
+    """Nothing to correct: as the reference, a negative click on the first pixel (raster order) of the
+    empty false-positive map — the top-left corner, background on this object."""
     s = grabcut_samples[0]
     c = SimulatedUser(0).next("point", s.gt, s.gt.copy(), s.ignore)
-    assert isinstance(c, Click) and c.positive
-    dt = cv2.distanceTransform(np.pad(s.gt, 1).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    assert s.gt[int(c.y), int(c.x)] and dt[int(c.y), int(c.x)] == pytest.approx(dt.max())
+    assert (c.x, c.y, c.positive) == (0.0, 0.0, False) and not s.gt[0, 0]
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("contour", "point"), ("stroke", "stroke")])
@@ -144,3 +143,34 @@ def test_one_pixel_error_region_gets_a_mark_on_that_pixel(kind, expected):
     it = SimulatedUser(0).next(kind, gt, pred, None)
     assert it.kind == expected and not it.positive
     assert it.points.tolist() == [[19.0, 19.0]]
+
+
+def _square(mask, y0, x0, size):
+    mask[y0:y0 + size, x0:x0 + size] = True
+    return mask
+
+
+def test_click_sign_is_decided_after_clicked_pixels_are_masked():
+    """As the reference: the deepest false negatives were already clicked, so with them masked the
+    false positive region is deeper and the next click is negative (deciding the sign first and masking
+    after would click positive, next to the earlier clicks)."""
+    from interseg.interactions.errors import distance_transform
+
+    gt = _square(np.zeros((60, 60), bool), 10, 10, 21)        # all false negative (pred empty there)
+    pred = _square(np.zeros((60, 60), bool), 40, 40, 15)      # a false positive square
+    fn_dt, fp_dt = distance_transform(gt), distance_transform(pred)
+    assert fn_dt.max() > fp_dt.max()
+    ys, xs = np.nonzero(fn_dt >= fp_dt.max())                 # every FN pixel deeper than the FP maximum
+    history = [Click(float(x), float(y)) for y, x in zip(ys, xs, strict=True)]
+    c = RITMClicker().next_click(gt, pred, None, history)
+    assert not c.positive
+    assert fp_dt[int(c.y), int(c.x)] == fp_dt.max()
+
+
+def test_when_every_error_pixel_was_clicked_the_reference_click_is_taken():
+    """No unclicked error pixel left: both masked maps are 0; the reference then clicks the first pixel in
+    raster order of the (all-zero) false-positive map, negative — never the same pixel again."""
+    gt = np.zeros((20, 20), bool)
+    gt[5, 5] = True
+    c = RITMClicker().next_click(gt, np.zeros_like(gt), None, [Click(5.0, 5.0)])
+    assert (c.x, c.y, c.positive) == (0.0, 0.0, False)

@@ -76,8 +76,11 @@ def writable_path(path: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"{path}: cannot create its folder ({e.strerror})") from None
-    import os
+    import tempfile
 
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{path}: the folder {folder} is not writable")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write in {folder} ({e.strerror})") from None
     return path

@@ -9,7 +9,7 @@ from ..errors import ConfigError
 from ..evaluation.benchmark import run_benchmark
 from ..evaluation.protocol import EvalSettings
 from ..inference.options import DEFAULT_THRESHOLD
-from .common import build_predictors, csv
+from .common import build_predictors, csv, writable_path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
             n_interactions=args.n_interactions, max_interactions=args.max_interactions,
             boundary_iou=args.boundary_iou, boundary_ratio=args.boundary_ratio, prob_threshold=thresh,
             max_size=args.max_size, seed=args.seed, clicker=args.clicker, keep_all=args.keep_all,
-            limit=args.limit)
+            limit=args.limit, subset=args.subset)
         settings.validate()
     except ValueError as e:
         raise ConfigError(str(e)) from None
@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
         tag = "noi" if args.noi else "iou"
         output = cfg.EXPS_PATH / "evaluation" / f"{'+'.join(predictors)}_{'+'.join(datasets)}_{tag}".replace(
             ":", "_").replace("/", "_")
+    writable_path(output / "run.json")
     run_benchmark(predictors, datasets, cfg, settings, output, workers=args.workers, vis_preds=args.vis_preds)
     return 0

@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         diff = export_onnx(net, args.output, size)
     except ImportError as e:
-        raise CheckpointError(f"ONNX export needs the 'onnx' extra: pip install 'interseg[onnx]' ({e})") from None
+        raise CheckpointError(f"ONNX export needs onnx and onnxruntime, which interseg installs: pip install -e . "
+                              f"({e})") from None
     status = "OK" if diff <= TOLERANCE else "MISMATCH"
     print(f"wrote {args.output} ({net.arch.backbone}, input {size[0]}x{size[1]}); "
           f"max |logit difference| vs PyTorch = {diff:.2e} ({status}, tolerance {TOLERANCE})")

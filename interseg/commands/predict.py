@@ -13,7 +13,7 @@ from ..data.image_io import load_image
 from ..errors import InteractionError
 from ..inference.session import Session
 from ..interactions.types import Click, Contour, Interaction, Stroke
-from ..visualize import overlay, save_rgb
+from ..visualize import overlay, save_gray, save_rgb
 from .common import single_predictor, writable_path
 
 
@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     its += [read_polyline(p, Stroke) for p in args.stroke]
     if not its:
         raise InteractionError("give at least one --click, --contour or --stroke")
+    for path in (args.output, args.prob):
+        if path is not None and path.suffix.lower() != ".png":
+            raise InteractionError(f"{path}: masks and probability maps are written as 1-channel PNG "
+                                   f"(lossless); use a .png name")
     for path in (args.output, args.overlay, args.prob):
         if path is not None:
             writable_path(path)
@@ -62,12 +66,11 @@ def run(args: argparse.Namespace) -> int:
         except InteractionError as e:
             raise InteractionError(f"{args.image}: {e}") from None
     mask = session.mask
-    save_rgb(args.output, np.repeat((mask * 255).astype(np.uint8)[:, :, None], 3, 2))
+    save_gray(args.output, (mask * 255).astype(np.uint8))
     if args.overlay:
         save_rgb(args.overlay, overlay(image, mask, session.interactions))
     if args.prob:
-        p8 = (session.prob * 255).round().astype(np.uint8)
-        save_rgb(args.prob, np.repeat(p8[:, :, None], 3, 2))
+        save_gray(args.prob, (session.prob * 255).round().astype(np.uint8))
     print(f"{name}: {mask.sum()} object pixels of {mask.size} ({session.last_seconds * 1000:.0f} ms last step) "
           f"→ {args.output}")
     return 0

@@ -19,7 +19,7 @@ from ..config import Config, load_config
 from ..errors import ConfigError
 from ..training.recipe import load_recipe, parse_override
 from ..training.trainer import Trainer, TrainOptions, setup_distributed
-from .common import csv
+from .common import csv, writable_path
 
 
 def _free_port() -> int:
@@ -66,6 +66,7 @@ def _train(args: argparse.Namespace, device: str) -> None:
     cfg = load_config(args.config)
     recipe = load_recipe(args.recipe, cfg, overrides_of(args))
     resume = resolve_resume(args.resume, cfg) if args.resume else None
+    writable_path((resume or cfg.EXPS_PATH / recipe.name) / ".interseg-write-check")
     rank, world, device = setup_distributed(device)
     opts = TrainOptions(exp_name=args.exp_name, resume=resume, workers=args.workers, device=device,
                         max_iters=args.max_iters)

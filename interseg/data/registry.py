@@ -59,17 +59,39 @@ TRAIN_DATASETS: dict[str, type[Dataset]] = {
 }
 
 
+def folder_dataset(spec: str, **kw) -> FolderDataset:
+    """``folder:PATH`` or ``folder:PATH?images=DIR&masks=DIR&ignore=V`` (folders relative to PATH)."""
+    from urllib.parse import parse_qs
+
+    path, _, query = spec.split(":", 1)[1].partition("?")
+    opts = {k: v[-1] for k, v in parse_qs(query).items()}
+    unknown = set(opts) - {"images", "masks", "ignore"}
+    if unknown:
+        raise ConfigError(f"{spec}: unknown folder option {', '.join(sorted(unknown))} (images, masks, ignore)")
+    try:
+        ignore = int(opts["ignore"]) if "ignore" in opts else None
+    except ValueError:
+        raise ConfigError(f"{spec}: ignore must be a mask value (0-255)") from None
+    ds = FolderDataset(path, opts.get("images"), opts.get("masks"), ignore, **kw)
+    ds.name = spec
+    return ds
+
+
 def build_eval_dataset(name: str, cfg: Config, **kw) -> Dataset:
-    """An evaluation dataset by name: a config dataset, ``sample``, or ``folder:PATH``."""
+    """An evaluation dataset by name: a benchmark, a training set's reader (one sample per object),
+    ``sample``, or ``folder:PATH[?images=DIR&masks=DIR&ignore=V]``."""
     if name == "sample":
         return SampleDataset(**kw)
     if name.startswith("folder:"):
-        return FolderDataset(name.split(":", 1)[1], **kw)
-    cls = EVAL_DATASETS.get(name)
+        return folder_dataset(name, **kw)
+    cls = EVAL_DATASETS.get(name) or TRAIN_DATASETS.get(name)
     if cls is None:
-        known = ", ".join([*EVAL_DATASETS, "sample", "folder:PATH"])
+        known = ", ".join([*EVAL_DATASETS, *(n for n in TRAIN_DATASETS if n not in EVAL_DATASETS), "sample",
+                           "folder:PATH"])
         raise ConfigError(f"unknown evaluation dataset {name!r}; known: {known}")
     extra = {"per_instance": True} if cls in (SBDDataset, PascalVOCDataset, SaicISDataset) else {}
+    if cls in (CocoDataset, LvisDataset):
+        extra = {"per_instance": True, "split": "val"}
     ds = cls(cfg.dataset_path(name), **extra, **kw)
     ds.name = name
     return ds

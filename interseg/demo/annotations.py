@@ -6,9 +6,13 @@ without extension:
 * ``<stem>.ids.png`` — instance-ID map: 0 background, 1, 2, 3 … the objects in the order they were
   finished (8-bit, or 16-bit with more than 255 objects). The values are small, so the file looks
   black in an image viewer; open it with any tool that reads the numbers (e.g. NumPy/PIL).
-* ``<stem>.coco.json`` — COCO instance annotations: ``segmentation`` as compressed RLE (exact, holes
-  included), plus ``polygons``: a list of ``{"exterior": [x, y, ...], "holes": [[x, y, ...], ...]}``.
-* ``<stem>.interseg.json`` — the interactions that produced each object (for auditing/re-running).
+* ``<stem>.coco.json`` — COCO instance annotations, ``segmentation`` as standard compressed RLE
+  (exact, holes included; pycocotools and CVAT read it).
+* ``<stem>.interseg.json`` — the interactions that produced each object (for auditing/re-running) and
+  its outline polygons ``{"exterior": [x, y, ...], "holes": [[x, y, ...], ...]}``.
+
+Overlap: objects do not overlap. A new object claims only pixels no earlier object has, and every
+file says the same (:func:`exclusive_masks`).
 """
 
 from __future__ import annotations
@@ -57,13 +61,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def exclusive_masks(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Each mask without the pixels of the masks before it (the earlier object keeps a shared pixel)."""
+    taken = np.zeros(masks[0].shape, bool) if masks else None
+    out = []
+    for m in masks:
+        out.append(m & ~taken)
+        taken = taken | m
+    return out
+
+
 def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.ndarray],
                      interactions: list[list], out_dir: Path | None = None) -> dict[str, Path]:
+    """Write the three files (see the module's docstring) atomically; returns their paths."""
     paths = annotation_paths(image_path, out_dir)
     paths["ids"].parent.mkdir(parents=True, exist_ok=True)
+    masks = exclusive_masks(masks)
     ids = np.zeros(shape, np.uint16 if len(masks) > 255 else np.uint8)
     for k, m in enumerate(masks, start=1):
-        ids[m & (ids == 0)] = k
+        ids[m] = k
     tmp = paths["ids"].with_name(paths["ids"].name + ".tmp.png")
     Image.fromarray(ids).save(tmp)
     tmp.replace(paths["ids"])
@@ -75,13 +91,13 @@ def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.nd
         bbox = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] if len(ys) \
             else [0, 0, 0, 0]
         anns.append({"id": k, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": int(m.sum()), "bbox": bbox,
-                     "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")},
-                     "polygons": polygons_with_holes(m)})
+                     "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")}})
     coco = {"images": [{"id": 1, "file_name": image_path.name, "height": h, "width": w}],
             "annotations": anns, "categories": [{"id": 1, "name": "object"}]}
     _write_atomic(paths["coco"], json.dumps(coco).encode())
     record = {"image": image_path.name,
-              "objects": [[interaction_to_dict(i) for i in its] for its in interactions]}
+              "objects": [[interaction_to_dict(i) for i in its] for its in interactions],
+              "polygons": [polygons_with_holes(m) for m in masks]}
     _write_atomic(paths["interactions"], json.dumps(record).encode())
     return paths
 

@@ -179,7 +179,12 @@ class DemoApp:
         self.c.fit_view(max(self.canvas.winfo_width(), 200), max(self.canvas.winfo_height(), 200))
 
     def _close(self) -> None:
-        self.c.autosave()
+        if not self.c.autosave():
+            from tkinter import messagebox
+
+            if not messagebox.askyesno("interseg", f"{self.c.status}\n\nClose anyway and lose them?"):
+                self.refresh()
+                return
         self.root.destroy()
 
     def refresh(self) -> None:

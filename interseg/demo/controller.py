@@ -77,8 +77,10 @@ class AnnotationController:
         return self._go(self.index - 1, -1) if self.index > 0 else False
 
     def _go(self, index: int, step: int, skipped: list[str] | None = None) -> bool:
-        """Load image ``index``; unreadable images are reported and skipped in direction ``step``."""
-        self.autosave()
+        """Load image ``index``; unreadable images are reported and skipped in direction ``step``. The
+        current image's annotations are saved first; if that fails, it stays open."""
+        if not self.autosave():
+            return False
         skipped = [] if skipped is None else skipped
         while 0 <= index < len(self.images):
             path = self.images[index]
@@ -179,8 +181,8 @@ class AnnotationController:
             self.on_change()
             return False
         s.finish_object()
-        self.autosave()
-        self.status = f"object {len(s.objects)} finished and saved"
+        if self.autosave():
+            self.status = f"object {len(s.objects)} finished and saved"
         self.on_change()
         return True
 
@@ -246,27 +248,47 @@ class AnnotationController:
         self.on_change()
 
     # -- files ---------------------------------------------------------------------------------
-    def autosave(self) -> dict | None:
+    def _write(self) -> dict | None:
+        """Write the finished objects and the one in progress (if it has a mask, as the last object):
+        what is on disk is always everything on screen. Raises OSError when it cannot."""
         s = self.session
-        if s is None or self.image_path is None or not s.objects:
+        if s is None or self.image_path is None:
             return None
-        return save_annotations(self.image_path, s.shape, [o.mask for o in s.objects],
-                                [o.interactions for o in s.objects], self.output_dir)
-
-    def save(self) -> dict | None:
-        """Save finished objects (and the current one, if it has a mask, as the last object)."""
-        s = self._need_session()
         masks = [o.mask for o in s.objects]
         its = [o.interactions for o in s.objects]
         if s.mask.any():
             masks.append(s.mask)
             its.append(s.interactions)
         if not masks:
-            self.status = "nothing to save yet"
+            return None
+        return save_annotations(self.image_path, s.shape, masks, its, self.output_dir)
+
+    def autosave(self) -> bool:
+        """Save before leaving an image or closing; False (with the reason in ``status``) if it failed —
+        then the caller stays, so nothing is lost."""
+        try:
+            self._write()
+            return True
+        except OSError as e:
+            self.status = f"could not save the annotations of {self.image_path.name}: {e}; nothing was lost " \
+                          f"yet — choose a writable folder (--output) or fix the permissions"
+            self.on_change()
+            return False
+
+    def save(self) -> dict | None:
+        """Save finished objects and the current one (Ctrl+S)."""
+        self._need_session()
+        try:
+            paths = self._write()
+        except OSError as e:
+            self.status = f"could not save: {e}"
             self.on_change()
             return None
-        paths = save_annotations(self.image_path, s.shape, masks, its, self.output_dir)
-        self.status = f"saved {len(masks)} object(s) to {paths['ids'].name} and {paths['coco'].name}"
+        if paths is None:
+            self.status = "nothing to save yet"
+        else:
+            n = len(self.session.objects) + int(self.session.mask.any())
+            self.status = f"saved {n} object(s) to {paths['ids'].name} and {paths['coco'].name}"
         self.on_change()
         return paths
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from pathlib import Path
 
 from .. import __version__
@@ -27,6 +28,11 @@ from .runner import evaluate_dataset, settings_record
 from .summary import summarize
 
 
+def safe_name(name: str) -> str:
+    """A dataset or model name as a file name (``folder:/data/x`` → ``folder_data_x``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "dataset"
+
+
 def _check_run_file(output: Path, settings: EvalSettings) -> None:
     run_file = output / "run.json"
     current = settings_record(settings)
@@ -35,8 +41,10 @@ def _check_run_file(output: Path, settings: EvalSettings) -> None:
             previous = json.loads(run_file.read_text())["settings"]
         except (json.JSONDecodeError, KeyError):
             previous = None
-        if previous is not None and previous != current:
-            diff = [k for k in current if previous.get(k) != current[k]]
+        # records are per object: another limit or subset extends or narrows the same run
+        free = ("limit", "subset")
+        diff = [k for k in current if k not in free and previous is not None and previous.get(k) != current[k]]
+        if diff:
             raise ConfigError(f"{output}: holds results of a run with other settings ({', '.join(diff)} "
                               f"differ); choose another --output folder or delete it")
     output.mkdir(parents=True, exist_ok=True)
@@ -74,9 +82,9 @@ def run_benchmark(predictors: dict[str, Predictor], datasets: list[str], cfg: Co
     for pname, predictor in predictors.items():
         per_ds: dict = {}
         for dname, ds in built.items():
-            vis = output / "vis" / pname / dname if vis_preds else None
-            records = evaluate_dataset(ds, predictor, settings, output / "records" / pname / f"{dname}.jsonl",
-                                       workers=workers, vis_dir=vis)
+            vis = output / "vis" / pname / safe_name(dname) if vis_preds else None
+            path = output / "records" / pname / f"{safe_name(dname)}.jsonl"
+            records = evaluate_dataset(ds, predictor, settings, path, workers=workers, vis_dir=vis)
             summary = summarize(records, settings)
             if summary["skipped"]:
                 log(f"{dname}: {len(summary['skipped'])} of {summary['objects'] + len(summary['skipped'])} "

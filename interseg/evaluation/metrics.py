@@ -5,7 +5,8 @@
   pixels with a 3x3 kernel and a zero border, so object edges on the image border count), where
   ``d = round(ratio x image diagonal)`` (at least 1) or, for ``ratio >= 1``, ``d = ratio`` pixels.
 * :func:`noi` — number of interactions to reach an IoU threshold (the cap if never reached).
-* :func:`noi_summary` — mean NoI and the count of objects that never reached the threshold.
+* :func:`noi_summary` — mean NoI, the count of objects at the cap (the reference's ``>=20@90``) and of
+  those that never reached the threshold.
 * :func:`stride_ceiling_iou` — the best IoU a prediction at 1/stride of the image's resolution can reach.
 """
 
@@ -82,13 +83,18 @@ def noi(ious: Sequence[float], threshold: float, max_interactions: int) -> int:
 
 
 def noi_summary(curves: Sequence[Sequence[float]], threshold: float, max_interactions: int
-                ) -> tuple[float, int]:
-    """(mean NoI over objects, number of objects that never reach ``threshold``)."""
+                ) -> tuple[float, int, int]:
+    """(mean NoI over objects, objects whose NoI is the cap, objects that never reach ``threshold``).
+
+    The second is the reference's ``>=20@90`` column (NoI >= the cap: an object that reaches the
+    threshold exactly at the last interaction counts); the third excludes those ("failed").
+    """
     if not curves:
-        return float("nan"), 0
+        return float("nan"), 0, 0
     values = [noi(c, threshold, max_interactions) for c in curves]
+    at_cap = sum(1 for v in values if v >= max_interactions)
     failed = sum(1 for c in curves if not any(v >= threshold for v in c[:max_interactions]))
-    return float(np.mean(values)), failed
+    return float(np.mean(values)), at_cap, failed
 
 
 def mean_curve(curves: Sequence[Sequence[float]], length: int) -> np.ndarray:

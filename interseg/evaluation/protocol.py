@@ -33,8 +33,14 @@ class EvalSettings:
     clicker: Literal["ritm", "saic"] = "ritm"
     keep_all: bool = False
     limit: int | None = None
+    #: which ``limit`` objects: the first by file name, or a random subset drawn with ``seed``
+    subset: Literal["first", "random"] = "first"
 
     def validate(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"--limit must be at least 1, not {self.limit}")
+        if self.subset not in ("first", "random"):
+            raise ValueError(f"--subset must be 'first' or 'random', not {self.subset!r}")
         for t in self.input_types:
             if t not in INTERACTION_TYPES:
                 raise ValueError(f"unknown input type {t!r}; use {', '.join(INTERACTION_TYPES)}")
@@ -54,6 +60,15 @@ class EvalSettings:
     @property
     def stop_at(self) -> float | None:
         return max(self.noi_thresholds) if self.mode == "noi" else None
+
+    def indices(self, n: int) -> list[int]:
+        """The samples evaluated of a dataset of ``n``: all, the first ``limit``, or a seeded random
+        ``limit`` of them (the same permutation for every limit, so raising it extends the set)."""
+        if self.limit is None or self.limit >= n:
+            return list(range(n))
+        if self.subset == "first":
+            return list(range(self.limit))
+        return sorted(np.random.default_rng(self.seed).permutation(n)[: self.limit].tolist())
 
     def sequences(self) -> list[tuple[str, Schedule]]:
         """(name, schedule) pairs: NoI rows are named by type, product sequences by their head."""

@@ -131,10 +131,11 @@ def evaluate_dataset(ds: Dataset, predictor: Predictor, settings: EvalSettings, 
                      progress: Callable[[dict], None] | None = None) -> list[dict]:
     """All records of ``ds`` (computing the missing ones) in sample order."""
     sequences = settings.sequences()
-    n = len(ds) if settings.limit is None else min(settings.limit, len(ds))
+    indices = settings.indices(len(ds))
+    n = len(indices)
     done = read_records(records_path)
     tasks = []
-    for i in range(n):
+    for i in indices:
         todo = [(s, sch) for s, sch in sequences if f"{i}|{s}" not in done]
         if todo:
             tasks.append((i, todo))
@@ -169,7 +170,7 @@ def evaluate_dataset(ds: Dataset, predictor: Predictor, settings: EvalSettings, 
                     progress(recs[0])
     finally:
         bar.close()
-    keys = [f"{i}|{s}" for i in range(n) for s, _ in sequences]
+    keys = [f"{i}|{s}" for i in indices for s, _ in sequences]
     return [done[k] for k in keys if k in done]
 
 

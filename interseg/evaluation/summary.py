@@ -43,10 +43,11 @@ def summarize(records: list[dict], settings: EvalSettings) -> dict:
             curves = [r[key] for r in recs]
             row: dict = {"metric": "biou" if settings.boundary_iou else "iou", "objects": len(recs)}
             for t in settings.noi_thresholds:
-                mean, failed = noi_summary(curves, t, settings.max_interactions)
+                mean, at_cap, failed = noi_summary(curves, t, settings.max_interactions)
                 pct = int(round(t * 100))
                 row[f"NoI@{pct}"] = mean
-                row[f">={settings.max_interactions}@{pct}"] = failed
+                row[f">={settings.max_interactions}@{pct}"] = at_cap     # the reference's column
+                row[f"failed@{pct}"] = failed                               # never reached
             row["miou_curve"] = mean_curve([r["ious"] for r in recs], settings.max_interactions).tolist()
             row["timing"] = _timing(recs)
             rows[seq] = row

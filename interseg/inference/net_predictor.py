@@ -73,7 +73,10 @@ class NetPredictor:
         return new
 
     def _onnx_session(self):
-        import tempfile
+        """An ONNX Runtime session of the network, exported once per weights and kept in the cache
+        folder (``$INTERSEG_CACHE``, default ``~/.cache/interseg``) under the weights' hash."""
+        import os
+        from pathlib import Path
 
         from ..errors import CheckpointError
         from ..models.onnx_export import export_onnx
@@ -81,25 +84,34 @@ class NetPredictor:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise CheckpointError("the onnx backend needs onnxruntime: pip install 'interseg[onnx]'") from None
-        with tempfile.TemporaryDirectory() as d:
-            path = f"{d}/model.onnx"
-            diff = export_onnx(self.net, path, (256, 256), dynamic=True)
+            raise CheckpointError("the onnx backend needs onnxruntime: pip install -e .") from None
+        cache = Path(os.environ.get("INTERSEG_CACHE", Path.home() / ".cache" / "interseg")) / "onnx"
+        path = cache / f"{self.weights_hash}.onnx"
+        if not path.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
+            diff = export_onnx(self.net, str(tmp), (256, 256), dynamic=True)
             if diff > 1e-3:
+                tmp.unlink(missing_ok=True)
                 raise CheckpointError(f"{self.name}: ONNX export differs from PyTorch by {diff:.2e}")
-            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        self.net.to(self.device, memory_format=torch.channels_last)
-        return sess
+            tmp.replace(path)
+            self.net.to(self.device, memory_format=torch.channels_last)
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     @functools.cached_property
-    def fingerprint(self) -> str:
-        """SHA-256 over the weights (and architecture) plus the predictor options."""
+    def weights_hash(self) -> str:
+        """SHA-256 (16 hex digits) over the architecture and the weights."""
         h = hashlib.sha256(repr(self.net.arch).encode())
         for key, t in sorted(self.net.state_dict().items()):
             h.update(key.encode())
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The weights' hash plus the predictor options (what the predictor computes)."""
         # the threshold does not change the probabilities, so it is not part of what is computed
-        return f"{h.hexdigest()[:16]} {dataclasses.replace(self.options, threshold=DEFAULT_THRESHOLD)!r}"
+        return f"{self.weights_hash} {dataclasses.replace(self.options, threshold=DEFAULT_THRESHOLD)!r}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:

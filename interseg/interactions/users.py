@@ -28,7 +28,7 @@ import numpy as np
 from skimage.morphology import skeletonize
 
 from .encoding import draw_polyline, fill_polygon
-from .errors import ErrorTarget, distance_transform, largest_error
+from .errors import ErrorTarget, distance_transform, error_masks, largest_error
 from .types import Click, Contour, Interaction, InteractionType, Stroke
 
 MIN_ON_REGION = 0.9
@@ -53,19 +53,17 @@ class RITMClicker:
 
     def next_click(self, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,
                    history: Sequence[Interaction] = ()) -> Click:
-        target = largest_error(gt, pred, ignore)
-        if target is None:
-            # Perfect prediction: click the deepest object pixel again (changes nothing).
-            dt = distance_transform(gt)
-            y, x = np.unravel_index(int(np.argmax(dt)), dt.shape)
-            return Click(float(x), float(y), True)
-        dt = target.dt * ~_clicked_mask(history, gt.shape)
-        m = dt.max()
-        if m == 0:
-            dt = target.dt
-            m = dt.max()
-        ys, xs = np.nonzero(dt == m)  # raster order: the first is the top-most, then left-most
-        return Click(float(xs[0]), float(ys[0]), target.positive)
+        # as the reference: clicked pixels are taken out of both distance maps before the sign is
+        # decided; the click is the first pixel in raster order at the chosen map's maximum (when every
+        # error pixel was clicked that maximum is 0, and so is the click's distance: the reference's
+        # degenerate case, kept so that records match it object for object)
+        fn, fp = error_masks(gt, pred, ignore)
+        not_clicked = ~_clicked_mask(history, gt.shape)
+        fn_dt, fp_dt = distance_transform(fn) * not_clicked, distance_transform(fp) * not_clicked
+        positive = fn_dt.max() > fp_dt.max()
+        dt = fn_dt if positive else fp_dt
+        ys, xs = np.nonzero(dt == dt.max())  # raster order: the first is the top-most, then left-most
+        return Click(float(xs[0]), float(ys[0]), bool(positive))
 
 
 class SaicClicker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -166,7 +167,11 @@ class Trainer:
         try:
             st = torch.load(state_file, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise CheckpointError(f"{state_file}: cannot be loaded safely ({e.__class__.__name__}: {e})") from None
+            if isinstance(e, pickle.UnpicklingError) or "weights_only" in str(e):
+                raise CheckpointError(f"{state_file}: refused: it holds Python objects besides tensors and numbers, "
+                                      f"and loading those could run code; resume only runs interseg wrote, or "
+                                      f"start a new run") from None
+            raise CheckpointError(f"{state_file}: cannot be read ({e.__class__.__name__})") from None
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
         self.epoch, self.step, self.best = int(st["epoch"]), int(st["step"]), float(st["best"])
