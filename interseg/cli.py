@@ -24,7 +24,13 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--cpu", action="store_true", help="run on the CPU even if a GPU is present")
     g.add_argument("--fixed-h", type=int, help="network input height (image or ZoomIn crop is stretched)")
     g.add_argument("--fixed-w", type=int, help="network input width")
-    g.add_argument("--max-size", type=int, help="downscale so the longest side is at most N pixels")
+    g.add_argument("--max-size", type=int, metavar="N",
+                   help="longest side of the network input on the whole image (default: the model's "
+                        "recommendation, else 640; 0 = the image as it is); in evaluate: downscale the samples "
+                        "themselves, as the reference does")
+    if not multi:
+        g.add_argument("--max-pixels", type=int, metavar="N",
+                       help="largest image accepted, in pixels (default 80 million)")
     g.add_argument("--thresh", type=float, help=f"probability threshold (default {DEFAULT_THRESHOLD})")
     g.add_argument("--no-zoom-in", action="store_true", help="disable ZoomIn")
     g.add_argument("--zoom-in-skip-clicks", type=int, metavar="N",
@@ -128,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc = mk_sub.add_parser("recommend", help="set the predictor settings a model recommends (its metadata)")
     rc.add_argument("model", help="shipped model name or checkpoint path")
     rc.add_argument("--zoom-in-skip-clicks", type=int, metavar="N", help="recommend ZoomIn after N clicks")
+    rc.add_argument("--max-size", type=int, metavar="N",
+                    help="recommend this longest side of the network input on the whole image")
     add_refine_args(rc, recommend=True)
 
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
@@ -159,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--baseline", choices=["grabcut"], action="append", default=[],
                     help="use the GrabCut baseline instead of a network")
     dm.add_argument("--output", type=Path, help="folder for annotations (default: next to each image)")
+    dm.add_argument("--labels", help="comma-separated class names for the objects (default: object); more can "
+                                     "be typed in the demo")
 
     sv = sub.add_parser("serve", help="model server for annotation tools (Label Studio ML backend, JSON API)")
     _add_predictor_args(sv)
@@ -173,7 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also fetch task images from this origin, e.g. https://images.example.org (the Label "
                          "Studio host that calls /setup is always allowed)")
     sv.add_argument("--max-image-mb", type=int, default=64, help="largest image download or upload (default 64)")
-    sv.add_argument("--max-pixels", type=int, help="largest image in pixels (default 80 million)")
     sv.add_argument("--cache-mb", type=int, default=1024,
                     help="memory for decoded images, and as much for cached predictions (default 1024)")
     sv.add_argument("--cache-ttl", type=float, default=1800, help="seconds a cached image or prediction lives")

@@ -23,8 +23,11 @@ def object_color(index: int) -> np.ndarray:
 
 
 def blend_masks(image: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.5,
-                colors: Sequence[np.ndarray] | None = None, outline: bool = True) -> np.ndarray:
-    """RGB image with each mask tinted in its colour (and outlined)."""
+                colors: Sequence[np.ndarray] | None = None, outline: bool = True,
+                highlight: int | None = None) -> np.ndarray:
+    """RGB image with each mask tinted in its colour and outlined black-white-colour, so that the edge
+    shows on any background (a red object under a red tint included); mask ``highlight`` is outlined
+    in thick yellow."""
     out = np.ascontiguousarray(image).astype(np.float32)
     for i, m in enumerate(masks):
         m = m.astype(bool)
@@ -37,6 +40,12 @@ def blend_masks(image: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0
         for i, m in enumerate(masks):
             c = colors[i] if colors is not None else object_color(i)
             contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+            if i == highlight:
+                cv2.drawContours(out, contours, -1, (0, 0, 0), 5)
+                cv2.drawContours(out, contours, -1, (255, 230, 0), 3)
+                continue
+            cv2.drawContours(out, contours, -1, (0, 0, 0), 3)
+            cv2.drawContours(out, contours, -1, (255, 255, 255), 2)
             cv2.drawContours(out, contours, -1, tuple(int(v) for v in c), 1)
     return out
 

@@ -82,7 +82,9 @@ def test_options_merge_defaults_recommendation_and_caller():
     with pytest.raises(ConfigError, match="threshold must be a number between 0 and 1"):
         interseg.load_predictor(threshold=1.5)
     with pytest.raises(ConfigError, match="max_size must be an integer >= 32"):
-        interseg.load_predictor(max_size=0)
+        interseg.load_predictor(max_size=16)
+    assert interseg.load_predictor().options.max_size == 640           # bounded network input by default
+    assert interseg.load_predictor(max_size=0).options.max_size is None  # 0: the image as it is
 
 
 def test_set_options_keeps_the_fingerprint_true(square):

@@ -261,3 +261,45 @@ def test_overlapping_objects_agree_in_every_file(folder):
                                "counts": ann["segmentation"]["counts"].encode()}).astype(bool)
         assert np.array_equal(m, ids == ann["id"]) and ann["area"] == int(m.sum())
     assert (ids == 2).sum() == 100 * 100 - 50 * 50           # the new object claims unlabelled pixels only
+
+
+def test_labels_object_list_relabel_delete_and_unsaved_mark(folder):
+    c = AnnotationController(GrabCutPredictor(), labels=["penguin", "rock"])
+    assert c.open(folder / "106024.jpg")
+    assert c.title() == "interseg — 106024.jpg"
+    c.press(*deepest(gt_of("106024")), True)
+    assert c.dirty and c.title() == "interseg — * 106024.jpg"     # a change not yet on disk
+    c.finish_object()
+    assert not c.dirty                                     # finished objects are saved at once
+    c.set_label("sky")                                     # typed: a new label
+    assert c.labels == ["penguin", "rock", "sky"]
+    c.press(20, 20, True)
+    c.finish_object()
+    assert [o.label for o in c.session.objects] == ["penguin", "sky"]
+    coco = json.loads((folder / "106024.coco.json").read_text())
+    names = {cat["id"]: cat["name"] for cat in coco["categories"]}
+    assert [names[a["category_id"]] for a in coco["annotations"]] == ["penguin", "sky"]
+    c.select_object(1)
+    c.relabel_object(1, "rock")
+    c.delete_object(0)
+    again = AnnotationController(GrabCutPredictor())
+    again.open(folder / "106024.jpg")
+    assert [o.label for o in again.session.objects] == ["rock"] and "rock" in again.labels
+    again.delete_object(0)                                 # nothing left: no stale files
+    assert not (folder / "106024.coco.json").exists() and not (folder / "106024.ids.png").exists()
+
+
+def test_view_fits_the_window_centred_and_outlines_show_on_red(folder):
+    c = AnnotationController(GrabCutPredictor())
+    c.fit_view(1000, 800)                                  # the window, before any image
+    assert c.open(folder / "106024.jpg")                   # 481 x 321: scaled up to fill, centred
+    assert c.view_scale == pytest.approx(1000 / 481)
+    ix, iy = c.view_to_image(500, 400)
+    assert (ix, iy) == pytest.approx((240.5, 160.5))
+    h, w = c.session.shape
+    c.session.image[:] = (230, 20, 20)                     # a red picture
+    c.session.start_from(np.pad(np.ones((100, 100), bool), ((100, h - 200), (100, w - 200))))
+    out = c.render()
+    across = out[95:106, 150].astype(int)                  # across the mask's top edge
+    assert (across.min(axis=1) > 200).any()                 # a white line
+    assert (across.max(axis=1) < 60).any()                  # and a black one, whatever the colours

@@ -57,6 +57,7 @@ def test_demo_click_finish_save_under_xvfb(display, tmp_path):
     src = require_data("GrabCut")
     img = tmp_path / "106024.jpg"
     shutil.copy(src / "data_GT" / "106024.jpg", img)
+    shutil.copy(src / "data_GT" / "124080.jpg", tmp_path / "124080.jpg")   # the next image
     gt = load_label_map(src / "boundary_GT" / "106024.bmp") > 128
     out = tmp_path / "annotations"
     env = {**os.environ, "DISPLAY": display}
@@ -67,13 +68,31 @@ def test_demo_click_finish_save_under_xvfb(display, tmp_path):
         time.sleep(3)  # the image is loaded and fitted after the window maps
         dt = distance_transform(gt)
         y, x = np.unravel_index(int(dt.argmax()), dt.shape)
-        # the canvas is the window's top-left area; the 481x321 image is shown at scale 1
-        _xdo(env, "mousemove", "--window", win, str(x), str(y), "click", "1")
+        # the image is fitted to the canvas and centred: find the canvas (its #202020 background shows
+        # around the image) on a screenshot of the window, then map the image pixel to the window
+        geo = dict(line.split("=") for line in _xdo(env, "getwindowgeometry", "--shell", win).split())
+        wx, wy, ww, wh = (int(geo[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+        from PIL import ImageGrab
+
+        shot = np.asarray(ImageGrab.grab(bbox=(wx, wy, wx + ww, wy + wh), xdisplay=display).convert("RGB"))
+        ys, xs = np.nonzero((shot == (32, 32, 32)).all(axis=2))
+        cx0, cy0, cx1, cy1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        h, w = gt.shape
+        scale = min((cx1 - cx0) / w, (cy1 - cy0) / h)
+        ox, oy = cx0 + ((cx1 - cx0) - w * scale) / 2, cy0 + ((cy1 - cy0) - h * scale) / 2
+        _xdo(env, "mousemove", "--window", win, str(round(ox + (x + 0.5) * scale)),
+             str(round(oy + (y + 0.5) * scale)), "click", "1")
         time.sleep(4)
         _xdo(env, "key", "--window", win, "space")
         _wait_for(out / "106024.ids.png")
+        # the data-loss sequence: a second object in progress, Ctrl+S, then the next image (→)
+        _xdo(env, "mousemove", "--window", win, str(round(ox + 20 * scale)), str(round(oy + 20 * scale)),
+             "click", "1")
+        time.sleep(4)
         _xdo(env, "key", "--window", win, "ctrl+s")
         time.sleep(1)
+        _xdo(env, "key", "--window", win, "Right")
+        time.sleep(2)
     finally:
         demo.terminate()
         log = demo.communicate(timeout=20)[0]
@@ -82,3 +101,4 @@ def test_demo_click_finish_save_under_xvfb(display, tmp_path):
     assert mask.any(), log
     assert iou(gt, mask) > 0.5, log
     assert (out / "106024.coco.json").is_file()
+    assert ids.max() == 2, log          # the object in progress saved with Ctrl+S survived the next image

@@ -182,3 +182,33 @@ def test_own_data_training_readers_folders_limits_and_subsets(tmp_path, monkeypa
     keys = [json.loads(line)["key"] for line in lines]
     expected = sorted(np.random.default_rng(0).permutation(300)[:2].tolist())
     assert sorted(int(k.split("|")[0]) for k in keys) == expected and expected != [0, 1]
+
+
+def test_stats_and_evaluate_agree_on_skipped_files_and_say_when_a_mask_is_missing(tmp_path, capsys):
+    """A folder with a good pair, a corrupt image, a truncated JPEG, an empty mask and an image without
+    a mask: `datasets stats` and `evaluate` count the same 3 skipped samples, and both report the image
+    that has no mask instead of leaving it out silently."""
+    import shutil
+
+    src = require_data("GrabCut")
+    d = tmp_path / "mine"
+    (d / "images").mkdir(parents=True)
+    (d / "masks").mkdir()
+    gt = (np.asarray(Image.open(src / "boundary_GT" / "106024.bmp")) > 128).astype(np.uint8) * 255
+    jpg = (src / "data_GT" / "106024.jpg").read_bytes()
+    for name in ("good", "corrupt", "cut", "empty"):
+        Image.fromarray(gt if name != "empty" else gt * 0).save(d / "masks" / f"{name}.png")
+    shutil.copy(src / "data_GT" / "106024.jpg", d / "images" / "good.jpg")
+    shutil.copy(src / "data_GT" / "106024.jpg", d / "images" / "empty.jpg")
+    shutil.copy(src / "data_GT" / "106024.jpg", d / "images" / "lonely.jpg")      # no mask
+    (d / "images" / "corrupt.jpg").write_bytes(b"\xff\xd8not really a jpeg")
+    (d / "images" / "cut.jpg").write_bytes(jpg[: len(jpg) // 2])
+    assert main(["datasets", "stats", f"folder:{d}"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split("|")
+    assert [c.strip() for c in row[-2:]] == ["3", "1"]              # skipped, images without mask
+    out = tmp_path / "run"
+    assert main(["evaluate", "--baseline", "grabcut", "--datasets", f"folder:{d}", "--noi", "--input-types", "point",
+                 "--max-interactions", "1", "--workers", "1", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 image(s) without a mask left out, e.g. lonely.jpg" in printed
+    assert "3 of 4 samples skipped" in printed

@@ -62,3 +62,28 @@ def test_short_first_mark_is_predicted_on_the_whole_image(penguin):
     s_new.add(interseg.Click(float(xs.mean()), float(ys.min() + 10)))
     x0, y0, x1, y1 = s_new.state.roi
     assert x0 <= xs.min() and y0 <= ys.min() and x1 > xs.max() and y1 > ys.max()
+
+
+def test_a_large_photo_is_segmented_at_full_resolution_with_bounded_inputs(penguin):
+    """A 5.4 MP upscale of a GrabCut photo: the network input stays bounded (640 px), the mask is at the
+    photo's resolution, earlier steps are kept compressed, and undo gives back the earlier mask."""
+    from interseg.inference.net_predictor import LARGE_REGION
+    from interseg.inference.session import PACK_ABOVE, _Packed
+
+    h, w = penguin.shape
+    image = cv2.resize(penguin.image, (w * 4, h * 4), interpolation=cv2.INTER_CUBIC)
+    gt = cv2.resize(penguin.gt.astype(np.uint8), (w * 4, h * 4), interpolation=cv2.INTER_NEAREST).astype(bool)
+    assert image.shape[0] * image.shape[1] > max(LARGE_REGION, PACK_ABOVE)
+    predictor = interseg.load_predictor()
+    sizes = []
+    forward = predictor._forward
+    predictor._forward = lambda img, maps: sizes.append(tuple(img.shape[2:])) or forward(img, maps)
+    session = interseg.Session(image, predictor)
+    ys, xs = np.nonzero(gt)
+    first = session.add(interseg.Click(float(xs.mean()), float(ys.mean())))
+    assert first.mask.shape == gt.shape and interseg.iou(gt, first.mask) > 0.8
+    session.add(interseg.Click(float(xs.mean()), float(ys.min() + 40)))
+    assert max(max(s) for s in sizes) <= 640
+    assert isinstance(session._steps[0].prob, _Packed)
+    session.undo()
+    assert (session.mask != first.mask).mean() < 1e-3

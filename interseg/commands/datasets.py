@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
             ds = build_eval_dataset(name, cfg)  # raises the "unknown dataset" error
         s = ds.stats()
         rows.append([name, str(s["images"]), str(s["instances"]), f"{s['median_mp']:.2f}",
-                     str(s["unreadable"])])
-    print(format_table(["dataset", "# images", "# instances", "median res. (MP)", "unreadable"], rows))
+                     str(s["unreadable"]), str(s["without_mask"])])
+    print(format_table(["dataset", "# images", "# instances", "median res. (MP)", "skipped (unreadable)",
+                        "images without mask"], rows))
     return 0

@@ -6,8 +6,9 @@ import argparse
 import os
 
 from ..config import load_config
+from ..data.image_io import MAX_PIXELS
 from ..errors import ConfigError, IntersegError
-from .common import single_predictor
+from .common import csv, single_predictor
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,5 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from ..demo.app import run_demo
     from ..demo.controller import AnnotationController
 
-    run_demo(AnnotationController(predictor, args.output), args.path)
+    controller = AnnotationController(predictor, args.output, max_pixels=args.max_pixels or MAX_PIXELS,
+                                      labels=csv(args.labels) or None)
+    run_demo(controller, args.path)
     return 0

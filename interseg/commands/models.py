@@ -92,6 +92,8 @@ def _recommended(meta: dict, source: str | Path) -> str:
 
     rec = recommended_options(meta, source)
     parts = [f"ZoomIn after {rec['zoom_in_skip_clicks']} clicks"] if "zoom_in_skip_clicks" in rec else []
+    if "max_size" in rec:
+        parts.append(f"network input {rec['max_size']} px")
     if rec.get("refine", "none") != "none":
         parts.append(f"refine {rec['refine']} r={rec['refine_radius']} eps={rec['refine_eps']}")
     return "; ".join(parts) or "-"
@@ -131,6 +133,11 @@ def inference_block(args: argparse.Namespace, current: dict | None = None, sourc
         if skip < 0:
             raise ConfigError(f"--zoom-in-skip-clicks must be >= 0, not {skip}")
         block["zoom_in_skip_clicks"] = skip
+    max_size = getattr(args, "max_size", None)
+    if max_size is not None:
+        if max_size < 32:
+            raise ConfigError(f"--max-size must be >= 32, not {max_size}")
+        block["max_size"] = max_size
     given = [getattr(args, k, None) for k in ("refine", "refine_radius", "refine_eps")]
     if given[0] is None and any(v is not None for v in given[1:]) and "refine" not in block:
         raise ConfigError("--refine-radius / --refine-eps need --refine guided")

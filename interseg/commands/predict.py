@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import load_config
-from ..data.image_io import load_image
+from ..data.image_io import MAX_PIXELS, load_image
 from ..errors import InteractionError
 from ..inference.session import Session
 from ..interactions.types import Click, Contour, Interaction, Stroke
@@ -44,7 +44,7 @@ def read_polyline(path: Path, cls: type[Contour] | type[Stroke]) -> Interaction:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    image = load_image(args.image)
+    image = load_image(args.image, args.max_pixels or MAX_PIXELS)
     its: list[Interaction] = [parse_click(c) for c in args.click]
     its += [read_polyline(p, Contour) for p in args.contour]
     its += [read_polyline(p, Stroke) for p in args.stroke]

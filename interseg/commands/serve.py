@@ -24,8 +24,6 @@ def run(args: argparse.Namespace) -> int:
     # the worker threads share the cores: each prediction gets its share of intra-op threads
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.workers))
     cfg = load_config(args.config)
-    if args.max_size is None and not args.fixed_h:
-        args.max_size = 1024   # bounded network input on the whole image, whatever the photo's size
     predictor = single_predictor(args, cfg)   # loaded before the port opens
     settings = ServeSettings(workers=args.workers, max_queue=args.max_queue, threshold=args.thresh,
                              allow_hosts=args.allow_host, max_image_bytes=args.max_image_mb << 20,

@@ -83,7 +83,9 @@ class Dataset(ABC):
         return list(seen)
 
     def stats(self) -> dict[str, float | int]:
-        """Images, instances and median resolution in MP, from file headers only."""
+        """Images, instances, median resolution in MP, and the samples evaluation would skip — found the
+        way evaluation finds them, by loading every sample (corrupt or truncated file, mask of another
+        size, empty mask, over the pixel limit) — plus images left out for having no mask."""
         paths = self.image_paths()
         mps = []
         for p in paths:
@@ -92,12 +94,21 @@ class Dataset(ABC):
                 mps.append(w * h / 1e6)
             except DataError:
                 pass
+        unreadable = 0
+        for i in range(len(self)):
+            try:
+                self[i]
+            except DataError:
+                unreadable += 1
         return {"images": len(paths), "instances": len(self),
-                "median_mp": float(np.median(mps)) if mps else float("nan"), "unreadable": len(paths) - len(mps)}
+                "median_mp": float(np.median(mps)) if mps else float("nan"), "unreadable": unreadable,
+                "without_mask": len(getattr(self, "unmatched", []))}
 
 
-def list_pairs(images_dir: Path, masks_dir: Path, mask_exts: tuple[str, ...]) -> list[tuple[Path, Path]]:
-    """Pair images with masks of the same file stem (images without a mask are left out)."""
+def list_pairs(images_dir: Path, masks_dir: Path, mask_exts: tuple[str, ...],
+               unmatched: list[Path] | None = None) -> list[tuple[Path, Path]]:
+    """Pair images with masks of the same file stem; images without a mask are left out (and appended
+    to ``unmatched``, so that callers can say so)."""
     if not images_dir.is_dir():
         raise DataError(f"{images_dir}: image folder not found")
     if not masks_dir.is_dir():
@@ -108,8 +119,11 @@ def list_pairs(images_dir: Path, masks_dir: Path, mask_exts: tuple[str, ...]) ->
             masks.setdefault(m.stem, m)
     pairs = []
     for img in sorted(images_dir.iterdir()):
-        if img.suffix.lower() in IMAGE_EXTS and img.stem in masks:
-            pairs.append((img, masks[img.stem]))
+        if img.suffix.lower() in IMAGE_EXTS:
+            if img.stem in masks:
+                pairs.append((img, masks[img.stem]))
+            elif unmatched is not None:
+                unmatched.append(img)
     return pairs
 
 
@@ -125,7 +139,9 @@ class PairedFolderDataset(Dataset):
     mask_exts: tuple[str, ...] = (".png",)
 
     def list_items(self) -> list:
-        return list_pairs(self.root / self.images_subdir, self.root / self.masks_subdir, self.mask_exts)
+        self.unmatched: list[Path] = []
+        return list_pairs(self.root / self.images_subdir, self.root / self.masks_subdir, self.mask_exts,
+                          self.unmatched)
 
     def decode_mask(self, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return label > 127, np.zeros(label.shape, bool)

@@ -72,8 +72,12 @@ def exclusive_masks(masks: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.ndarray],
-                     interactions: list[list], out_dir: Path | None = None) -> dict[str, Path]:
-    """Write the three files (see the module's docstring) atomically; returns their paths."""
+                     interactions: list[list], out_dir: Path | None = None,
+                     labels: list[str] | None = None) -> dict[str, Path]:
+    """Write the three files (see the module's docstring) atomically; returns their paths. ``labels``:
+    a class name per object (COCO categories, in order of first use; default "object")."""
+    labels = list(labels) if labels is not None else ["object"] * len(masks)
+    categories = list(dict.fromkeys(labels)) or ["object"]
     paths = annotation_paths(image_path, out_dir)
     paths["ids"].parent.mkdir(parents=True, exist_ok=True)
     masks = exclusive_masks(masks)
@@ -90,10 +94,11 @@ def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.nd
         ys, xs = np.nonzero(m)
         bbox = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] if len(ys) \
             else [0, 0, 0, 0]
-        anns.append({"id": k, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": int(m.sum()), "bbox": bbox,
+        anns.append({"id": k, "image_id": 1, "category_id": categories.index(labels[k - 1]) + 1, "iscrowd": 0,
+                     "area": int(m.sum()), "bbox": bbox,
                      "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")}})
     coco = {"images": [{"id": 1, "file_name": image_path.name, "height": h, "width": w}],
-            "annotations": anns, "categories": [{"id": 1, "name": "object"}]}
+            "annotations": anns, "categories": [{"id": i + 1, "name": n} for i, n in enumerate(categories)]}
     _write_atomic(paths["coco"], json.dumps(coco).encode())
     record = {"image": image_path.name,
               "objects": [[interaction_to_dict(i) for i in its] for its in interactions],
@@ -102,9 +107,23 @@ def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.nd
     return paths
 
 
+def load_labels(coco_path: Path, n: int) -> list[str]:
+    """The class name of each of ``n`` saved objects (from the COCO file; "object" where unknown)."""
+    labels = ["object"] * n
+    try:
+        coco = json.loads(coco_path.read_text())
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        for a in coco["annotations"]:
+            if 1 <= a["id"] <= n:
+                labels[a["id"] - 1] = names.get(a["category_id"], "object")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        pass
+    return labels
+
+
 def load_annotations(image_path: Path, shape: tuple[int, int], out_dir: Path | None = None
                      ) -> tuple[list[np.ndarray], list[list]]:
-    """Objects saved earlier for this image (empty lists if none)."""
+    """Objects saved earlier for this image (empty lists if none); their labels: :func:`load_labels`."""
     paths = annotation_paths(image_path, out_dir)
     if not paths["ids"].is_file():
         return [], []

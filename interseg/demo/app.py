@@ -2,7 +2,10 @@
 
 Mouse: left = positive, right = negative (click, or press-drag-release to draw a contour/stroke);
 wheel = zoom the view; middle-drag = pan. Keys: space = finish object, Ctrl+Z / Ctrl+Y = undo /
-redo, Ctrl+S = save, Left / Right = previous / next image, Escape = reset object.
+redo, Ctrl+S = save, Left / Right = previous / next image, Escape = reset object, F = fit the image
+to the window. The Objects box: the label of the next object (pick or type one), the finished objects
+(select one to highlight it, then relabel or delete it). The title shows ``*`` while changes are not
+on disk.
 """
 
 from __future__ import annotations
@@ -96,6 +99,25 @@ class DemoApp:
             s.pack(fill=tk.X)
             self.sliders[label] = s
 
+        obox = ttk.LabelFrame(panel, text="Objects", padding=6)
+        obox.pack(fill=tk.X, pady=6)
+        ttk.Label(obox, text="Label of the next object").pack(anchor="w")
+        self.label_var = tk.StringVar(value=self.c.label)
+        self.label_box = ttk.Combobox(obox, textvariable=self.label_var, values=self.c.labels)
+        self.label_box.pack(fill=tk.X)
+        self.label_box.bind("<<ComboboxSelected>>", lambda e: self.c.set_label(self.label_var.get()))
+        self.label_box.bind("<Return>", lambda e: self.c.set_label(self.label_var.get()))
+        self.objects = tk.Listbox(obox, height=6, exportselection=False)
+        self.objects.pack(fill=tk.X, pady=2)
+        self.objects.bind("<<ListboxSelect>>", lambda e: self._safe(lambda: self.c.select_object(
+            self.objects.curselection()[0] if self.objects.curselection() else None)))
+        row = ttk.Frame(obox)
+        row.pack(fill=tk.X)
+        ttk.Button(row, text="Relabel", command=lambda: self._safe(lambda: self._on_selected(
+            lambda i: self.c.relabel_object(i, self.label_var.get())))).pack(side=tk.LEFT, expand=True, fill=tk.X)
+        ttk.Button(row, text="Delete", command=lambda: self._safe(lambda: self._on_selected(
+            self.c.delete_object))).pack(side=tk.LEFT, expand=True, fill=tk.X)
+
         bbox = ttk.LabelFrame(panel, text="Actions", padding=6)
         bbox.pack(fill=tk.X, pady=6)
         buttons = (("Open image…", self._open_image), ("Open folder…", self._open_folder),
@@ -106,6 +128,13 @@ class DemoApp:
         for i, (label, fn) in enumerate(buttons):
             ttk.Button(bbox, text=label, command=lambda f=fn: self._safe(f)).grid(row=i // 2, column=i % 2,
                                                                                     sticky="ew", padx=1, pady=1)
+
+    def _on_selected(self, fn) -> None:
+        if self.c.selected is None:
+            self.c.status = "select an object in the list first"
+            self.refresh()
+            return
+        fn(self.c.selected)
 
     @staticmethod
     def _fmt(value: float, top: float) -> str:
@@ -134,6 +163,8 @@ class DemoApp:
         r.bind("<Right>", lambda e: self._safe(self.c.next_image))
         for key, kind in (("1", "point"), ("2", "contour"), ("3", "stroke")):
             r.bind(f"<Key-{key}>", lambda e, k=kind: self._set_kind(k))
+        r.bind("<Key-f>", lambda e: self._fit())
+        cv.bind("<Configure>", lambda e: setattr(self.c, "viewport", (max(e.width, 1), max(e.height, 1))))
         r.protocol("WM_DELETE_WINDOW", self._close)
 
     def _set_kind(self, kind: str) -> None:
@@ -189,6 +220,17 @@ class DemoApp:
 
     def refresh(self) -> None:
         self.status.configure(text=self.c.status)
+        self.root.title(self.c.title())
+        if hasattr(self, "objects") and self.c.session is not None:
+            names = [f"{i + 1}: {o.label}" for i, o in enumerate(self.c.session.objects)]
+            if list(self.objects.get(0, tk.END)) != names:
+                self.objects.delete(0, tk.END)
+                for n in names:
+                    self.objects.insert(tk.END, n)
+            self.objects.selection_clear(0, tk.END)
+            if self.c.selected is not None:
+                self.objects.selection_set(self.c.selected)
+            self.label_box.configure(values=self.c.labels)
         img = self.c.render()
         self.canvas.delete("all")
         if img is None:

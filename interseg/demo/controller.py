@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ..data.base import IMAGE_EXTS
-from ..data.image_io import load_image, load_label_map
+from ..data.image_io import MAX_PIXELS, load_image, load_label_map
 from ..errors import DataError, IntersegError
 from ..inference.predictor import Predictor
 from ..inference.session import DEFAULT_THRESHOLD, FinishedObject, Session
 from ..interactions.encoding import draw_polyline
 from ..interactions.types import INTERACTION_TYPES, Contour, InteractionType, Stroke
 from ..visualize import blend_masks, draw_interactions, object_color
-from .annotations import load_annotations, save_annotations
+from .annotations import annotation_paths, load_annotations, load_labels, save_annotations
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -32,8 +32,16 @@ def _image_files(folder: Path) -> list[Path]:
 
 class AnnotationController:
     def __init__(self, predictor: Predictor, output_dir: Path | None = None,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, max_pixels: int = MAX_PIXELS,
+                 labels: list[str] | None = None) -> None:
         self.predictor = predictor
+        self.max_pixels = max_pixels
+        #: class names offered for objects (``--labels``); a new name typed in is added
+        self.labels: list[str] = list(dict.fromkeys(labels or ["object"]))
+        self.label = self.labels[0]          # the label the next finished object gets
+        self.selected: int | None = None     # a finished object picked in the list
+        self.dirty = False                   # changes not yet on disk
+        self.viewport: tuple[int, int] | None = None
         self.output_dir = output_dir
         self.on_change = on_change or (lambda: None)
         self.images: list[Path] = []
@@ -85,7 +93,7 @@ class AnnotationController:
         while 0 <= index < len(self.images):
             path = self.images[index]
             try:
-                image = load_image(path)
+                image = load_image(path, self.max_pixels)
             except DataError as e:
                 skipped.append(str(e))
                 index += step
@@ -93,8 +101,15 @@ class AnnotationController:
             self.index, self.image_path = index, path
             self.session = Session(image, self.predictor, self.threshold)
             masks, its = load_annotations(path, image.shape[:2], self.output_dir)
-            self.session.objects = [FinishedObject(m, i) for m, i in zip(masks, its, strict=True)]
+            names = load_labels(annotation_paths(path, self.output_dir)["coco"], len(masks))
+            self.session.objects = [FinishedObject(m, i, n) for m, i, n in zip(masks, its, names, strict=True)]
+            for n in names:
+                if n not in self.labels:
+                    self.labels.append(n)
+            self.selected, self.dirty = None, False
             self.view_scale, self.view_offset = 1.0, (0.0, 0.0)
+            if self.viewport is not None:
+                self.fit_view(*self.viewport)
             restored = f", {len(masks)} saved object(s) restored" if masks else ""
             self.status = f"{path.name} ({index + 1}/{len(self.images)}){restored}" + (
                 f" — skipped unreadable: {'; '.join(skipped)}" if skipped else "")
@@ -154,6 +169,7 @@ class AnnotationController:
         except IntersegError as e:
             self.status = str(e)
         else:
+            self.dirty = True
             self.status = (f"object {len(s.objects) + 1}: {len(s.interactions)} interaction(s), "
                            f"{res.seconds * 1000:.0f} ms")
         self.on_change()
@@ -181,10 +197,51 @@ class AnnotationController:
             self.on_change()
             return False
         s.finish_object()
+        s.objects[-1].label = self.label
+        self.dirty = True
         if self.autosave():
             self.status = f"object {len(s.objects)} finished and saved"
         self.on_change()
         return True
+
+    # -- objects and labels ----------------------------------------------------------------------
+    def set_label(self, name: str) -> None:
+        """The label for the next finished object; a new name is added to the list."""
+        name = name.strip()
+        if not name:
+            return
+        if name not in self.labels:
+            self.labels.append(name)
+        self.label = name
+        self.on_change()
+
+    def select_object(self, index: int | None) -> None:
+        s = self._need_session()
+        self.selected = index if index is not None and 0 <= index < len(s.objects) else None
+        self.on_change()
+
+    def relabel_object(self, index: int, name: str) -> None:
+        s = self._need_session()
+        self.set_label(name)
+        s.objects[index].label = name.strip()
+        self.dirty = True
+        if self.autosave():
+            self.status = f"object {index + 1} is now {name.strip()!r}"
+        self.on_change()
+
+    def delete_object(self, index: int) -> None:
+        s = self._need_session()
+        del s.objects[index]
+        self.selected = None
+        self.dirty = True
+        if self.autosave():
+            self.status = f"object {index + 1} deleted ({len(s.objects)} left)"
+        self.on_change()
+
+    def title(self) -> str:
+        """The window title: the image, and ``*`` while changes are not on disk."""
+        name = self.image_path.name if self.image_path else "interactive segmentation"
+        return f"interseg — {'* ' if self.dirty else ''}{name}"
 
     def load_mask(self, path: str | Path) -> None:
         """Start the current object from an existing mask (any nonzero pixel is object)."""
@@ -256,12 +313,20 @@ class AnnotationController:
             return None
         masks = [o.mask for o in s.objects]
         its = [o.interactions for o in s.objects]
+        labels = [o.label for o in s.objects]
         if s.mask.any():
             masks.append(s.mask)
             its.append(s.interactions)
+            labels.append(self.label)
         if not masks:
+            paths = annotation_paths(self.image_path, self.output_dir)
+            for p in paths.values():        # every object deleted: no stale files
+                p.unlink(missing_ok=True)
+            self.dirty = False
             return None
-        return save_annotations(self.image_path, s.shape, masks, its, self.output_dir)
+        out = save_annotations(self.image_path, s.shape, masks, its, self.output_dir, labels)
+        self.dirty = False
+        return out
 
     def autosave(self) -> bool:
         """Save before leaving an image or closing; False (with the reason in ``status``) if it failed —
@@ -306,12 +371,16 @@ class AnnotationController:
         self.view_offset = (ox - dx / self.view_scale, oy - dy / self.view_scale)
         self.on_change()
 
-    def fit_view(self, width: int, height: int) -> None:
-        if self.session is None:
+    def fit_view(self, width: int | None = None, height: int | None = None) -> None:
+        """Fit the whole image in the view (``width`` x ``height``, default: the last viewport), centred."""
+        if width is not None and height is not None:
+            self.viewport = (int(width), int(height))
+        if self.session is None or self.viewport is None:
             return
+        width, height = self.viewport
         h, w = self.session.shape
-        self.view_scale = min(width / w, height / h, 1.0)
-        self.view_offset = (0.0, 0.0)
+        self.view_scale = float(min(width / w, height / h, 8.0))
+        self.view_offset = (-(width / self.view_scale - w) / 2, -(height / self.view_scale - h) / 2)
         self.on_change()
 
     def view_to_image(self, vx: float, vy: float) -> tuple[float, float]:
@@ -326,7 +395,7 @@ class AnnotationController:
             return None
         masks = [o.mask for o in s.objects] + [s.mask]
         colors = [object_color(i) for i in range(len(masks))]
-        out = blend_masks(s.image, masks, self.alpha, colors)
+        out = blend_masks(s.image, masks, self.alpha, colors, highlight=self.selected)
         out = draw_interactions(out, s.interactions, self.click_radius, self.line_width)
         if self._drawing:
             line = draw_polyline(np.array(self._drawing), s.shape, self.line_width, closed=False)

@@ -77,6 +77,9 @@ def run_benchmark(predictors: dict[str, Predictor], datasets: list[str], cfg: Co
     built = {}
     for name in datasets:
         built[name] = build_eval_dataset(name, cfg)
+        unmatched = getattr(built[name], "unmatched", [])
+        if unmatched:
+            log(f"{name}: {len(unmatched)} image(s) without a mask left out, e.g. {unmatched[0].name}")
     for pname, predictor in predictors.items():
         _check_predictor(output / "records" / pname, predictor)
     for pname, predictor in predictors.items():

@@ -33,6 +33,10 @@ from .zoom_in import zoom_roi
 __all__ = ["NetPredictor", "PredictorOptions"]
 
 
+#: regions above this many pixels are downsampled from the 8-bit image (see NetPredictor._network_image)
+LARGE_REGION = 4_000_000
+
+
 def _round32(v: float) -> int:
     return max(32, int(np.ceil(v / 32)) * 32)
 
@@ -121,15 +125,28 @@ class NetPredictor:
         return self.net(img.contiguous(memory_format=cl), maps.contiguous(memory_format=cl))["instances"]
 
     def prepare(self, image: np.ndarray) -> PredictorState:
-        """Per-image state: the normalised image (cached) and the current ZoomIn crop (none yet).
+        """Per-image state: the image as a tensor (on the CPU it shares the array's memory: nothing is
+        copied, whatever the image's size) and the current ZoomIn crop (none yet).
 
         Args:
             image: RGB uint8 array (H, W, 3).
         """
         state = PredictorState(image)
-        t = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None].float() / 255.0
-        state.cache["image"] = self.net.normalize(t)
+        state.cache["image_u8"] = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)[None]
         return state
+
+    def _network_image(self, state: PredictorState, box: tuple[int, int, int, int], nh: int, nw: int) -> torch.Tensor:
+        """The region ``box`` of the image, normalised, at the network's (nh, nw). A region of more than
+        :data:`LARGE_REGION` pixels is area-averaged from the 8-bit image first (antialiased, and no
+        full-size float copy); smaller ones are normalised and resized bilinearly."""
+        x0, y0, x1, y1 = box
+        if (y1 - y0) * (x1 - x0) > LARGE_REGION and (nh, nw) != (y1 - y0, x1 - x0):
+            crop = np.ascontiguousarray(state.image[y0:y1, x0:x1])
+            interp = cv2.INTER_AREA if nw < x1 - x0 else cv2.INTER_LINEAR
+            small = torch.from_numpy(cv2.resize(crop, (nw, nh), interpolation=interp)).to(self.device)
+            return self.net.normalize(small.permute(2, 0, 1)[None].float() / 255.0)
+        img = self.net.normalize(state.cache["image_u8"][:, :, y0:y1, x0:x1].float() / 255.0)
+        return F.interpolate(img, size=(nh, nw), mode="bilinear", align_corners=False)
 
     def _net_size(self, h: int, w: int, zoomed: bool) -> tuple[int, int]:
         o = self.options
@@ -171,9 +188,9 @@ class NetPredictor:
         ch, cw = y1 - y0, x1 - x0
         nh, nw = self._net_size(ch, cw, roi is not None)
         ph, pw = (_round32(nh), _round32(nw)) if self.options.fixed_size is None else (nh, nw)
-        img = state.cache["image"][:, :, y0:y1, x0:x1]
-        img = F.interpolate(img, size=(nh, nw), mode="bilinear", align_corners=False)
-        prev = cv2.resize(prev_prob[y0:y1, x0:x1].astype(np.float32), (nw, nh), interpolation=cv2.INTER_LINEAR)
+        img = self._network_image(state, (x0, y0, x1, y1), nh, nw)
+        prev = cv2.resize(prev_prob[y0:y1, x0:x1].astype(np.float32, copy=False), (nw, nh),
+                          interpolation=cv2.INTER_LINEAR)
         its = select_interactions(interactions, arch.input_types, arch.accumulate_multi_input)
         maps = build_maps(its, prev, (nh, nw), arch.encoding, (nw / cw, nh / ch, x0, y0))
         maps_t = torch.from_numpy(maps)[None].to(self.device)
@@ -191,6 +208,8 @@ class NetPredictor:
         if rp.mode != "none":  # the radius follows the network's scale on this region
             rp = dataclasses.replace(rp, radius=max(1, round(rp.radius * max(ch / nh, cw / nw))))
             prob_np = refine(prob_np, state.image[y0:y1, x0:x1], rp, state.cache, (x0, y0, x1, y1))
+        if (ch, cw) == (H, W):
+            return np.ascontiguousarray(prob_np, np.float32)
         out = np.zeros((H, W), np.float32)
         out[y0:y1, x0:x1] = prob_np
         return out

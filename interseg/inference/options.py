@@ -28,6 +28,10 @@ from .zoom_in import ZoomInParams
 
 #: The probability above which a pixel belongs to the object (the reference protocol's 0.49).
 DEFAULT_THRESHOLD = 0.49
+#: The longest side of the network input on a whole image: about the scale the shipped models were
+#: trained at (GrabCut and Berkeley are not larger; DAVIS's 854 px frames: click NoI@90 9.84 instead of
+#: 9.91 at full size with interseg_lite0; GrabCut upscaled x4: 3.68 against 3.70 native, but 4.42 at 1024).
+DEFAULT_MAX_SIZE = 640
 
 BACKENDS = ("torch", "onnx")
 
@@ -37,7 +41,7 @@ OPTION_NAMES: dict[str, str] = {
     "zoom_in": "predict on a crop around the object after the first interactions (bool)",
     "zoom_in_skip_clicks": "clicks predicted on the whole image before ZoomIn crops (int >= 0)",
     "zoom_in_target_size": "longest side of the network input on a ZoomIn crop (int >= 32)",
-    "max_size": "longest side of the network input on the whole image (int >= 32, None = as is)",
+    "max_size": "longest side of the network input on the whole image (int >= 32; 0 = the image as it is)",
     "fixed_size": "(height, width) the image or crop is stretched to (None = keep the aspect ratio)",
     "refine": "'none' or 'guided' (edge-aware guided filter on the probabilities), or a RefineParams",
     "refine_radius": "guided filter window radius in network-input pixels (int >= 1)",
@@ -58,7 +62,9 @@ class PredictorOptions:
     """How a network predictor turns interactions into a probability map (see ``net_predictor``)."""
 
     fixed_size: tuple[int, int] | None = None   # (h, w)
-    max_size: int | None = None
+    #: the whole image is downscaled to this longest side for the network (ZoomIn crops then add the
+    #: detail, read from the full-resolution image), so that time and memory stay bounded on photos
+    max_size: int | None = DEFAULT_MAX_SIZE
     zoom_in: ZoomInParams = field(default_factory=ZoomInParams)
     flip: bool = True
     refine: RefineParams = field(default_factory=RefineParams)
@@ -105,8 +111,9 @@ class PredictorOptions:
         except ValueError as e:
             raise ConfigError(f"predictor option {e}") from None
         fixed = c.get("fixed_size", self.fixed_size)
+        max_size = c.get("max_size", self.max_size)
         return PredictorOptions(fixed_size=tuple(fixed) if fixed is not None else None,
-                                max_size=c.get("max_size", self.max_size), zoom_in=zoom,
+                                max_size=None if max_size == 0 else max_size, zoom_in=zoom,
                                 flip=c.get("flip", self.flip), refine=refine,
                                 backend=c.get("backend", self.backend), threshold=c.get("threshold", self.threshold))
 
@@ -134,6 +141,11 @@ def recommended_options(meta: dict, source: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{source}: metadata inference.zoom_in_skip_clicks must be an integer >= 0, "
                                   f"not {skip!r}")
         out["zoom_in_skip_clicks"] = skip
+    max_size = block.get("max_size")
+    if max_size is not None:
+        if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 32:
+            raise CheckpointError(f"{source}: metadata inference.max_size must be an integer >= 32, not {max_size!r}")
+        out["max_size"] = max_size
     ref = block.get("refine")
     if ref is not None:
         try:

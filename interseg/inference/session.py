@@ -12,6 +12,7 @@ annotators get.  Policy for contours/strokes (``keep_all``):
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -41,10 +42,28 @@ class StepResult:
     seconds: float
 
 
+#: on images above this many pixels, the probabilities of earlier steps (kept for undo) are stored as
+#: compressed 8-bit maps, so that memory does not grow by a full-size float map per interaction
+PACK_ABOVE = 4_000_000
+
+
+class _Packed:
+    """A probability map as zlib-compressed 8-bit values (1/255 steps)."""
+
+    __slots__ = ("data", "shape")
+
+    def __init__(self, prob: np.ndarray) -> None:
+        self.shape = prob.shape
+        self.data = zlib.compress(np.round(prob * 255).astype(np.uint8).tobytes(), 1)
+
+    def unpack(self) -> np.ndarray:
+        return np.frombuffer(zlib.decompress(self.data), np.uint8).reshape(self.shape).astype(np.float32) / 255
+
+
 @dataclass
 class _Step:
     interactions: tuple[Interaction, ...]   # one, or several added together (one undo step)
-    prob: np.ndarray
+    prob: np.ndarray | _Packed
     roi: tuple[int, int, int, int] | None
 
 
@@ -52,6 +71,7 @@ class _Step:
 class FinishedObject:
     mask: np.ndarray
     interactions: list[Interaction] = field(default_factory=list)
+    label: str = "object"
 
 
 class Session:
@@ -93,7 +113,17 @@ class Session:
 
     @property
     def prob(self) -> np.ndarray:
-        return self._steps[-1].prob if self._steps else self._init_prob
+        """The current probability map (H, W) float32."""
+        if not self._steps:
+            return self._init_prob
+        step = self._steps[-1]
+        if isinstance(step.prob, _Packed):
+            step.prob = step.prob.unpack()
+        return step.prob
+
+    def _pack(self, step: _Step) -> None:
+        if isinstance(step.prob, np.ndarray) and step.prob.size > PACK_ABOVE:
+            step.prob = _Packed(step.prob)
 
     @property
     def mask(self) -> np.ndarray:
@@ -128,6 +158,8 @@ class Session:
         t0 = time.perf_counter()
         prob = self.predictor.predict(self.state, self.active_interactions([*self.interactions, *new]), prev)
         self.last_seconds = time.perf_counter() - t0
+        if self._steps:
+            self._pack(self._steps[-1])
         self._steps.append(_Step(tuple(new), prob.astype(np.float32, copy=False), self.state.roi))
         self._redo.clear()
         return StepResult(self.prob, self.mask, self.last_seconds)
@@ -146,7 +178,9 @@ class Session:
         to what it was. False if there is none."""
         if not self._steps:
             return False
-        self._redo.append(self._steps.pop())
+        step = self._steps.pop()
+        self._pack(step)
+        self._redo.append(step)
         self.state.roi = self._steps[-1].roi if self._steps else None
         return True
 
@@ -154,6 +188,8 @@ class Session:
         if not self._redo:
             return False
         step = self._redo.pop()
+        if self._steps:
+            self._pack(self._steps[-1])
         self._steps.append(step)
         self.state.roi = step.roi
         return True
