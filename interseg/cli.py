@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="IoU mode: product = 27 type sequences (default), single = one type each, "
                          "csp = contour, stroke, then clicks")
     ev.add_argument("--clicker", choices=["ritm", "saic"], default="ritm", help="click simulator")
+    ev.add_argument("--user", choices=["reference", "human-like"], default="reference",
+                    help="contours and strokes as the reference protocol draws them (default), or as people do: "
+                         "one to three short scribbles 3-15 px wide, loose, partial or box outlines")
     ev.add_argument("--keep-all", action="store_true",
                     help="keep every contour/stroke in the input (the demo's behaviour) instead of the "
                          "reference protocol's replacement")

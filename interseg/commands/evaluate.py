@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
             mode="noi" if args.noi else "iou", input_types=types, schedule=args.schedule,  # type: ignore[arg-type]
             n_interactions=args.n_interactions, max_interactions=args.max_interactions,
             boundary_iou=args.boundary_iou, boundary_ratio=args.boundary_ratio, prob_threshold=thresh,
-            max_size=args.max_size, seed=args.seed, clicker=args.clicker, keep_all=args.keep_all,
+            max_size=args.max_size, seed=args.seed, clicker=args.clicker, user=args.user, keep_all=args.keep_all,
             limit=args.limit, subset=args.subset)
         settings.validate()
     except ValueError as e:

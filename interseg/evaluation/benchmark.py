@@ -43,7 +43,9 @@ def _check_run_file(output: Path, settings: EvalSettings) -> None:
             previous = None
         # records are per object: another limit or subset extends or narrows the same run
         free = ("limit", "subset")
-        diff = [k for k in current if k not in free and previous is not None and previous.get(k) != current[k]]
+        defaults = settings_record(EvalSettings())      # keys added since a run was made: their defaults
+        diff = [k for k in current if k not in free and previous is not None
+                and previous.get(k, defaults.get(k)) != current[k]]
         if diff:
             raise ConfigError(f"{output}: holds results of a run with other settings ({', '.join(diff)} "
                               f"differ); choose another --output folder or delete it")

@@ -31,6 +31,9 @@ class EvalSettings:
     max_size: int | None = None
     seed: int = 0
     clicker: Literal["ritm", "saic"] = "ritm"
+    #: contours and strokes as the reference protocol draws them, or as people do (short scribbles,
+    #: loose outlines: interactions/human.py)
+    user: Literal["reference", "human-like"] = "reference"
     keep_all: bool = False
     limit: int | None = None
     #: which ``limit`` objects: the first by file name, or a random subset drawn with ``seed``

@@ -43,7 +43,7 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
         session = Session(work.image, predictor, settings.prob_threshold, keep_all=settings.keep_all)
     else:
         session.reset()
-    user = SimulatedUser(int(seed.generate_state(1)[0]), settings.clicker)
+    user = SimulatedUser(int(seed.generate_state(1)[0]), settings.clicker, settings.user)
     ious: list[float] = []
     bious: list[float] = []
     t_sim = t_pred = t_metric = 0.0

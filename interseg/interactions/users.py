@@ -32,6 +32,7 @@ from .errors import ErrorTarget, distance_transform, error_masks, largest_error
 from .types import Click, Contour, Interaction, InteractionType, Stroke
 
 MIN_ON_REGION = 0.9
+USERS = ("reference", "human-like")
 
 
 def _clicked_mask(history: Sequence[Interaction], shape: tuple[int, int]) -> np.ndarray:
@@ -276,18 +277,26 @@ class StrokeUser:
 class SimulatedUser:
     """One seeded user that can produce every interaction type.
 
-    ``clicker`` is ``"ritm"`` (deterministic, default) or ``"saic"`` (seeded random).  If a contour
-    or stroke cannot be drawn (e.g. the error region is a single pixel), a click is given instead.
+    ``clicker`` is ``"ritm"`` (deterministic, default) or ``"saic"`` (seeded random). ``user`` is
+    ``"reference"`` (the reference protocol's contours and strokes) or ``"human-like"`` (short
+    scribbles and loose outlines, :mod:`interseg.interactions.human`). If a contour or stroke cannot be
+    drawn (e.g. the error region is a single pixel), a click is given instead.
     """
 
-    def __init__(self, seed: int = 0, clicker: str = "ritm") -> None:
+    def __init__(self, seed: int = 0, clicker: str = "ritm", user: str = "reference") -> None:
         if clicker not in ("ritm", "saic"):
             raise ValueError(f"unknown clicker {clicker!r} (ritm or saic)")
+        if user not in USERS:
+            raise ValueError(f"unknown user {user!r} ({', '.join(USERS)})")
         ss = np.random.SeedSequence(seed)
         a, b, c = ss.spawn(3)
         self.clicker = RITMClicker() if clicker == "ritm" else SaicClicker(a)
-        self.contours = ContourUser(b)
-        self.strokes = StrokeUser(c)
+        if user == "human-like":
+            from .human import HumanContourUser, HumanStrokeUser
+
+            self.contours, self.strokes = HumanContourUser(b), HumanStrokeUser(c)
+        else:
+            self.contours, self.strokes = ContourUser(b), StrokeUser(c)
 
     def next(self, kind: InteractionType, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,
              history: Sequence[Interaction] = ()) -> Interaction:
