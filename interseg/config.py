@@ -26,6 +26,9 @@ DATASET_KEYS = {
     "LVIS": "LVIS_v1_PATH",
     "COCO_MVal_train": "COCO_MVAL_TRAIN_PATH",
     "ECSSD": "ECSSD_PATH",
+    "DUTS": "DUTS_TR_PATH",
+    "CCP": "CCP_PATH",
+    "PascalVOC2007": "PASCALVOC2007_PATH",
 }
 
 
@@ -92,6 +95,9 @@ class Config:
     LVIS_v1_PATH: Path
     COCO_MVAL_TRAIN_PATH: Path
     ECSSD_PATH: Path
+    DUTS_TR_PATH: Path = Path("datasets/DUTS-TR")
+    CCP_PATH: Path = Path("datasets/CCP")
+    PASCALVOC2007_PATH: Path = Path("datasets/VOCdevkit/VOC2007")
     IMAGENET_PRETRAINED_MODELS: PretrainedModels = field(default_factory=PretrainedModels)
     MODEL: ModelSection = field(default_factory=ModelSection)
     SEGFORMER: SegformerSection = field(default_factory=SegformerSection)

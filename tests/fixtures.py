@@ -58,6 +58,42 @@ def write_voc(root: Path, ids=("2007_000033", "2007_000042")) -> Path:
         im.putpalette(palette)
         im.save(root / "SegmentationObject" / f"{i}.png")
     (root / "ImageSets" / "Segmentation" / "val.txt").write_text("\n".join(ids) + "\n")
+    (root / "ImageSets" / "Segmentation" / "trainval.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+def write_duts(root: Path) -> Path:
+    """DUTS-TR: DUTS-TR-Image/*.jpg, DUTS-TR-Mask/*.png soft masks (0-255); a two-part mask, a soft
+    edge, and a speck under 0.1 % of the image."""
+    rng = np.random.default_rng(2)
+    (root / "DUTS-TR-Mask").mkdir(parents=True)
+    masks = {}
+    two = np.zeros((100, 120), np.uint8)
+    two[10:40, 10:50] = 255
+    two[60:90, 70:110] = 200
+    two[40:42, 10:50] = 100                       # soft edge below 128: background
+    masks["ILSVRC2012_test_00000004"] = two
+    speck = np.zeros((100, 120), np.uint8)
+    speck[50:53, 50:53] = 255                     # 9 px = 0.075 %
+    masks["ILSVRC2012_test_00000018"] = speck
+    for name, m in masks.items():
+        _write_jpg(root / "DUTS-TR-Image" / f"{name}.jpg", _image(rng, 100, 120))
+        Image.fromarray(m).save(root / "DUTS-TR-Mask" / f"{name}.png")
+    return root
+
+
+def write_ccp(root: Path) -> Path:
+    """Clothing Co-Parsing: photos/NNNN.jpg (also unlabelled ones), annotations/pixel-level/NNNN.mat
+    with a ``groundtruth`` label map (0 background, garment labels)."""
+    rng = np.random.default_rng(3)
+    (root / "annotations" / "pixel-level").mkdir(parents=True)
+    for i in (1, 2, 1005):
+        _write_jpg(root / "photos" / f"{i:04d}.jpg", _image(rng, 90, 60))
+    for i in (1, 2):
+        lab = np.zeros((90, 60), np.uint8)
+        lab[10:80, 15:45] = 41                    # skin
+        lab[30:60, 15:45] = 5                     # a garment
+        savemat(root / "annotations" / "pixel-level" / f"{i:04d}.mat", {"groundtruth": lab})
     return root
 
 

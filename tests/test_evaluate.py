@@ -212,3 +212,31 @@ def test_stats_and_evaluate_agree_on_skipped_files_and_say_when_a_mask_is_missin
     printed = capsys.readouterr().out
     assert "1 image(s) without a mask left out, e.g. lonely.jpg" in printed
     assert "3 of 4 samples skipped" in printed
+
+
+def test_ignored_clicks_are_counted(tmp_path):
+    """A click whose pixel ends on the wrong side of the mask it produced is counted as ignored: a model
+    that never changes its (empty) mask ignores every positive click; the GrabCut baseline follows them."""
+    from interseg.inference.predictor import PredictorState
+
+    class Deaf:
+        name = "deaf"
+        fingerprint = "deaf"
+
+        def prepare(self, image):
+            return PredictorState(image)
+
+        def predict(self, state, interactions, prev_prob=None):
+            return np.zeros(state.image.shape[:2], np.float32)
+
+    from interseg.config import load_config
+
+    cfg = load_config()
+    cfg.GRABCUT_PATH = require_data("GrabCut")
+    res = run_benchmark({"deaf": Deaf(), "grabcut": GrabCutPredictor()}, ["GrabCut"], cfg,
+                        EvalSettings(mode="noi", input_types=("point",), max_interactions=3, limit=3),
+                        tmp_path / "run", log=lambda *_: None)
+    deaf = res["predictors"]["deaf"]["GrabCut"]["noi"]["point"]
+    assert deaf["ignored_clicks"] == 1.0
+    assert res["predictors"]["grabcut"]["GrabCut"]["noi"]["point"]["ignored_clicks"] < 0.34
+    assert "ignored clicks" in (tmp_path / "run" / "table.md").read_text()

@@ -9,9 +9,11 @@ from ..config import Config
 from ..errors import ConfigError
 from .base import Dataset
 from .readers.berkeley import BerkeleyDataset
+from .readers.ccp import CcpDataset
 from .readers.coco import CocoDataset, LvisDataset
 from .readers.coco_mval import CocoMValDataset
 from .readers.davis import DavisDataset
+from .readers.duts import DutsDataset
 from .readers.ecssd import EcssdDataset
 from .readers.folder import FolderDataset
 from .readers.grabcut import GrabCutDataset
@@ -56,6 +58,9 @@ TRAIN_DATASETS: dict[str, type[Dataset]] = {
     "COCO": CocoDataset,
     "LVIS": LvisDataset,
     "SBD": SBDDataset,
+    "DUTS": DutsDataset,
+    "CCP": CcpDataset,
+    "PascalVOC2007": PascalVOCDataset,
 }
 
 
@@ -92,18 +97,27 @@ def build_eval_dataset(name: str, cfg: Config, **kw) -> Dataset:
     extra = {"per_instance": True} if cls in (SBDDataset, PascalVOCDataset, SaicISDataset) else {}
     if cls in (CocoDataset, LvisDataset):
         extra = {"per_instance": True, "split": "val"}
+    if name == "PascalVOC2007":
+        extra = {"per_instance": True, "split": "trainval"}
     ds = cls(cfg.dataset_path(name), **extra, **kw)
     ds.name = name
     return ds
 
 
 def build_train_dataset(name: str, cfg: Config, **kw) -> Dataset:
-    """A training dataset by name; the bundled sample images are always excluded."""
+    """A training dataset by name; the bundled sample images and the near-duplicates of evaluation
+    images (``resources/training_exclusions.txt``, from ``benchmarks/overlap_check.py``) are excluded."""
+    from .overlap import excluded_names
+
     cls = TRAIN_DATASETS.get(name)
     if cls is None:
         raise ConfigError(f"unknown training dataset {name!r}; known: {', '.join(TRAIN_DATASETS)}")
     extra = {"split": "train", "per_instance": False} if cls in (SBDDataset, CocoDataset, LvisDataset) else {}
-    ds = cls(cfg.dataset_path(name), exclude=BUNDLED_SAMPLE_NAMES, **extra, **kw)
+    if name == "PascalVOC2007":
+        extra = {"split": "trainval", "per_instance": False}
+    elif cls is DutsDataset:
+        extra = {"components": True}
+    ds = cls(cfg.dataset_path(name), exclude=BUNDLED_SAMPLE_NAMES | excluded_names(name), **extra, **kw)
     ds.name = name
     return ds
 

@@ -14,6 +14,10 @@ def _f(v: float, digits: int = 2) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def _share(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
 def table_rows(results: dict, settings: EvalSettings) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the summary table (one row per predictor x dataset x input type)."""
     rows: list[list[str]] = []
@@ -21,23 +25,25 @@ def table_rows(results: dict, settings: EvalSettings) -> tuple[list[str], list[l
         cap = settings.max_interactions
         pcts = [int(round(t * 100)) for t in settings.noi_thresholds]
         header = ["predictor", "dataset", "input", *[f"NoI@{p}" for p in pcts],
-                  *[f">={cap}@{p}" for p in pcts], "SPC (s)", "objects", "skipped"]
+                  *[f">={cap}@{p}" for p in pcts], "ignored clicks", "SPC (s)", "objects", "skipped"]
         for pred_name, per_ds in results["predictors"].items():
             for ds, res in per_ds.items():
                 for seq, row in res.get("noi", {}).items():
                     rows.append([pred_name, ds, seq, *[_f(row[f"NoI@{p}"]) for p in pcts],
-                                 *[str(row[f">={cap}@{p}"]) for p in pcts], _f(row["timing"]["spc"], 3),
+                                 *[str(row[f">={cap}@{p}"]) for p in pcts], _share(row.get("ignored_clicks")),
+                                 _f(row["timing"]["spc"], 3),
                                  str(row["objects"]), str(len(res["skipped"]))])
     else:
         header = ["predictor", "dataset", "sequences", "IoU", *(["bIoU"] if settings.boundary_iou else []),
-                  "SPC (s)", "objects", "skipped"]
+                  "ignored clicks", "SPC (s)", "objects", "skipped"]
         for pred_name, per_ds in results["predictors"].items():
             for ds, res in per_ds.items():
                 r = res["iou"]
                 row = [pred_name, ds, str(r["sequences"]), f"{_f(r['iou_mean'])} ± {_f(r['iou_std'])}"]
                 if settings.boundary_iou:
                     row.append(f"{_f(r['biou_mean'])} ± {_f(r['biou_std'])}")
-                rows += [row + [_f(res["timing"]["spc"], 3), str(res["objects"]), str(len(res["skipped"]))]]
+                rows += [row + [_share(res.get("ignored_clicks")), _f(res["timing"]["spc"], 3), str(res["objects"]),
+                                str(len(res["skipped"]))]]
     return header, rows
 
 

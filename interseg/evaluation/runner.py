@@ -25,7 +25,7 @@ from ..errors import DataError
 from ..inference.predictor import Predictor
 from ..inference.session import Session
 from ..interactions.schedules import Schedule
-from ..interactions.types import interaction_to_dict
+from ..interactions.types import Click, interaction_to_dict
 from ..interactions.users import SimulatedUser
 from ..visualize import overlay, save_rgb
 from .metrics import boundary_iou, iou
@@ -46,6 +46,7 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
     user = SimulatedUser(int(seed.generate_state(1)[0]), settings.clicker, settings.user)
     ious: list[float] = []
     bious: list[float] = []
+    clicks = ignored = 0     # clicks whose pixel ends on the wrong side of the mask they produced
     t_sim = t_pred = t_metric = 0.0
     for kind in schedule:
         t0 = time.perf_counter()
@@ -54,6 +55,9 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
         session.add(it)
         t2 = time.perf_counter()
         pred = session.mask
+        if isinstance(it, Click):
+            clicks += 1
+            ignored += bool(pred[int(round(it.y)), int(round(it.x))]) != it.positive
         if rescale:
             pred = cv2.resize(pred.astype(np.uint8), (full_gt.shape[1], full_gt.shape[0]),
                               interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -68,7 +72,7 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
         if settings.stop_at is not None and reached >= settings.stop_at:
             break
     record = {"ious": [round(v, 6) for v in ious], "n": len(ious), "t_sim": t_sim, "t_pred": t_pred,
-              "t_metric": t_metric,
+              "t_metric": t_metric, "clicks": clicks, "ignored_clicks": ignored,
               "interactions": [interaction_to_dict(i) for i in session.interactions]}
     if settings.boundary_iou:
         record["bious"] = [round(v, 6) for v in bious]

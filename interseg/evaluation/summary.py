@@ -27,6 +27,15 @@ def _timing(records: list[dict]) -> dict[str, float]:
             "interactions": n}
 
 
+def ignored_share(records: list[dict]) -> float | None:
+    """The share of clicks whose pixel ended on the wrong side of the mask they produced (a positive
+    click outside it, a negative one inside: the model ignored them); None for records made before
+    it was counted."""
+    counted = [r for r in records if "clicks" in r]
+    clicks = sum(r["clicks"] for r in counted)
+    return sum(r["ignored_clicks"] for r in counted) / clicks if clicks else None
+
+
 def summarize(records: list[dict], settings: EvalSettings) -> dict:
     ok = [r for r in records if "ious" in r]
     skipped = sorted({(r["index"], r["name"], r["error"]) for r in records if "error" in r})
@@ -36,7 +45,7 @@ def summarize(records: list[dict], settings: EvalSettings) -> dict:
         by_seq[r["sequence"]].append(r)
     out: dict = {"objects": len({r["index"] for r in ok}),
                  "skipped": [{"index": i, "name": n, "error": e} for i, n, e in skipped],
-                 "timing": _timing(ok)}
+                 "timing": _timing(ok), "ignored_clicks": ignored_share(ok)}
     if settings.mode == "noi":
         rows = {}
         for seq, recs in by_seq.items():
@@ -50,6 +59,7 @@ def summarize(records: list[dict], settings: EvalSettings) -> dict:
                 row[f"failed@{pct}"] = failed                               # never reached
             row["miou_curve"] = mean_curve([r["ious"] for r in recs], settings.max_interactions).tolist()
             row["timing"] = _timing(recs)
+            row["ignored_clicks"] = ignored_share(recs)
             rows[seq] = row
         out["noi"] = rows
     else:
