@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.multiprocessing as tmp_mp
 
+from interseg.data.registry import build_train_dataset
 from interseg.errors import CheckpointError, ConfigError
 from interseg.interactions.encoding import draw_polyline, fill_polygon
 from interseg.interactions.errors import largest_error
@@ -250,3 +251,22 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     normalized_focal_loss(half(image[:2], maps[:2])["instances"], gt[:2], torch.zeros_like(gt[:2])).backward()
     diff = max(float((p.grad - ddp[k]).abs().max()) for k, p in half.named_parameters() if p.grad is not None)
     assert diff > 1e-3
+
+
+def test_human_like_share_gives_mask_strokes_and_zero_changes_nothing(cfg, tmp_path):
+    require_data("COCO_MVal_train")
+    from interseg.training.data import TrainStream
+
+    base = TINY.replace("  SEED: 3", "  SEED: 3\n  TYPE_PROBS: [0.0, 0.0, 1.0]")
+    plain = _recipe(tmp_path, base, "plain")
+    zero = _recipe(tmp_path, base.replace("  SEED: 3", "  SEED: 3\n  HUMAN_LIKE_PROB: 0.0"), "zero")
+    human = _recipe(tmp_path, base.replace("  SEED: 3", "  SEED: 3\n  HUMAN_LIKE_PROB: 1.0"), "human")
+
+    def items(recipe):
+        ds = [build_train_dataset(d.NAME, cfg) for d in recipe.TRAIN.DATASETS]
+        stream = TrainStream(ds, [1.0] * len(ds), recipe.TRAIN, 64, recipe.input_types, 0)
+        return [stream[i]["interactions"] for i in range(4)]
+
+    assert items(plain) == items(zero)                     # the default draws no extra random numbers
+    marks = [d for its in items(human) for d in its]
+    assert marks and all(d["type"] == "stroke" and "mask" in d for d in marks)

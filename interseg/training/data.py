@@ -76,7 +76,8 @@ class TrainStream(torch.utils.data.Dataset):
         image, gt, ignore = flip(image, gt, ignore, rng)
         image = color_jitter(image, rng)
         kind = str(rng.choice(self.types, p=self.type_probs))
-        user = SimulatedUser(int(rng.integers(2**31)), "saic")
+        human = self.train.HUMAN_LIKE_PROB > 0 and rng.random() < self.train.HUMAN_LIKE_PROB
+        user = SimulatedUser(int(rng.integers(2**31)), "saic", "human-like" if human else "reference")
         its = [user.next(kind, gt, np.zeros_like(gt), ignore)] if gt.any() else []
         if kind == "point" and gt.any():
             for _ in range(int(rng.integers(0, self.train.MAX_INITIAL_CLICKS))):

@@ -110,12 +110,17 @@ class RecipeTrain:
     #: network also learns to match (BCE, weight DISTILL_WEIGHT); "" trains on the ground truth alone
     TEACHER: str = ""
     DISTILL_WEIGHT: float = 1.0
+    #: share of samples whose contours and strokes (first and corrective) come from the human-like users
+    #: (short scribbles, loose outlines: interactions/human.py) instead of the reference protocol's
+    HUMAN_LIKE_PROB: float = 0.0
 
     def validate(self) -> None:
         if not self.DATASETS:
             raise ValueError("TRAIN.DATASETS is empty")
         if self.EPOCHS < 1 or self.EPOCH_LEN < 1:
             raise ValueError("TRAIN.EPOCHS and TRAIN.EPOCH_LEN must be >= 1")
+        if not 0 <= self.HUMAN_LIKE_PROB <= 1:
+            raise ValueError("TRAIN.HUMAN_LIKE_PROB must be between 0 and 1")
         if abs(sum(self.TYPE_PROBS) - 1) > 1e-6 or min(self.TYPE_PROBS) < 0:
             raise ValueError("TRAIN.TYPE_PROBS must be 3 non-negative numbers summing to 1")
         forbidden = {"GrabCut", "Berkeley", "DAVIS", "SBD_val", "PascalVOC"} & {d.NAME for d in self.DATASETS}

@@ -58,6 +58,12 @@ class TrainOptions:
     max_iters: int | None = None   # stop early (tests, benchmarks)
 
 
+def human_like_user(seed: int, prob: float) -> str:
+    """The corrections' user for a sample: human-like with probability ``prob`` (decided from the
+    sample's own seed, so the run's random streams are those of a recipe without it when prob is 0)."""
+    return "human-like" if prob > 0 and np.random.default_rng([seed, 7]).random() < prob else "reference"
+
+
 def arch_from_recipe(recipe: Recipe) -> ArchConfig:
     m = recipe.MODEL
     return ArchConfig(backbone=m.BACKBONE, input_types=recipe.input_types,
@@ -278,7 +284,7 @@ class Trainer:
         gt = batch["gt"].to(self.device)[:, None]
         ignore = batch["ignore"].to(self.device)[:, None]
         its = [[interaction_from_dict(d) for d in lst] for lst in batch["interactions"]]
-        users = [SimulatedUser(s, "saic") for s in batch["seed"]]
+        users = [SimulatedUser(s, "saic", human_like_user(s, t.HUMAN_LIKE_PROB)) for s in batch["seed"]]
         n_iter = int(rng.integers(0, t.MAX_ITERATIVE_STEPS + 1))
         prev, _ = self.corrections(image, its, users, batch["gt"].numpy(), batch["ignore"].numpy(), rng, n_iter)
         maps = self._maps(its, prev)
