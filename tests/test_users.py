@@ -174,3 +174,25 @@ def test_when_every_error_pixel_was_clicked_the_reference_click_is_taken():
     gt[5, 5] = True
     c = RITMClicker().next_click(gt, np.zeros_like(gt), None, [Click(5.0, 5.0)])
     assert (c.x, c.y, c.positive) == (0.0, 0.0, False)
+
+
+@pytest.mark.parametrize("user", ["reference", "human-like"])
+@pytest.mark.parametrize("kind", ["contour", "stroke"])
+def test_slivers_never_crash_the_user(kind, user):
+    """A region one pixel wide (a line) or one pixel: every seed gives a valid interaction (a contour of at
+    least 3 points, or a click instead) — a degenerate hull once stopped a training run."""
+    from interseg.interactions.types import Contour
+
+    for shape in ("line", "dot", "diagonal"):
+        gt = np.zeros((40, 40), bool)
+        if shape == "line":
+            gt[20, 5:35] = True
+        elif shape == "dot":
+            gt[20, 20] = True
+        else:
+            np.fill_diagonal(gt, True)
+        for seed in range(25):
+            it = SimulatedUser(seed, "saic", user).next(kind, gt, np.zeros_like(gt), None)
+            assert it.kind in (kind, "point")
+            if isinstance(it, Contour):
+                assert len(it.points) >= 3

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from ..errors import InteractionError
 from .encoding import draw_polyline, fill_polygon
 from .errors import ErrorTarget, distance_transform, error_masks, largest_error
 from .types import Click, Contour, Interaction, InteractionType, Stroke
@@ -181,6 +182,8 @@ class ContourUser:
                 hull = cv2.convexHull(base.astype(np.float32)).reshape(-1, 2).astype(np.float64)
                 candidates.insert(0, hull)
             for cand in candidates:
+                if len(np.unique(np.round(cand, 3), axis=0)) < 3:
+                    continue      # a hull of collinear points: not an outline
                 for scale in (1.0, 0.5, 0.0):
                     pts = self._jitter(cand, margin * self.jitter * scale)
                     pts[:, 0] = pts[:, 0].clip(0, w - 1)
@@ -301,12 +304,15 @@ class SimulatedUser:
     def next(self, kind: InteractionType, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,
              history: Sequence[Interaction] = ()) -> Interaction:
         it: Interaction | None = None
-        if kind == "contour":
-            it = self.contours.next_contour(gt, pred, ignore, history)
-        elif kind == "stroke":
-            it = self.strokes.next_stroke(gt, pred, ignore, history)
-        elif kind != "point":
+        if kind not in ("point", "contour", "stroke"):
             raise ValueError(f"unknown interaction type {kind!r}")
+        try:
+            if kind == "contour":
+                it = self.contours.next_contour(gt, pred, ignore, history)
+            elif kind == "stroke":
+                it = self.strokes.next_stroke(gt, pred, ignore, history)
+        except InteractionError:
+            it = None     # a degenerate shape (a sliver of a region): a click instead, never a crash
         if it is None:
             it = self.clicker.next_click(gt, pred, ignore, history)
         return it
