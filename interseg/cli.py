@@ -214,7 +214,7 @@ def _protect_negative_values(argv: list[str]) -> list[str]:
     out: list[str] = []
     it = iter(argv)
     for a in it:
-        if a in ("--click", "--set") :
+        if a in ("--click", "--set"):
             nxt = next(it, None)
             if nxt is not None and nxt.startswith("-") and len(nxt) > 1 and (nxt[1].isdigit() or nxt[1] == "."):
                 out.append(f"{a}={nxt}")
