@@ -55,7 +55,7 @@ def main() -> None:
     pairs, counts = [], {}
     for name in TRAIN:
         try:
-            ds = build_train_dataset(name, cfg)
+            ds = build_train_dataset(name, cfg, raw=True)
         except IntersegError as e:
             print(f"{name}: skipped ({e})")
             continue

@@ -37,6 +37,9 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
                    help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
                         "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
+    g.add_argument("--no-click-guard", action="store_true",
+                   help="leave clicks the network ignored as they are (default: the look-alike pixels around "
+                        "such a click are moved to its side, so that every click takes effect)")
     add_refine_args(g)
     g.add_argument("--backend", choices=["torch", "onnx"],
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
@@ -195,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds_sub = _Subparsers(ds.add_subparsers(dest="datasets_command", required=True), common)
     st = ds_sub.add_parser("stats", help="images, instances and median resolution of datasets")
     st.add_argument("names", nargs="+", help="dataset names (as in --datasets)")
+    pr = ds_sub.add_parser("prepare", help="decode training sets once (shorter side capped, masks precomputed) "
+                                           "into PREPARED_PATH; training then reads them from there")
+    pr.add_argument("names", nargs="+", help="training set names (as in a recipe's TRAIN.DATASETS)")
+    pr.add_argument("--short-side", type=int, default=512, help="largest shorter image side (default 512)")
     return parser
 
 

@@ -98,6 +98,8 @@ class Config:
     DUTS_TR_PATH: Path = Path("datasets/DUTS-TR")
     CCP_PATH: Path = Path("datasets/CCP")
     PASCALVOC2007_PATH: Path = Path("datasets/VOCdevkit/VOC2007")
+    #: training sets decoded once by ``interseg datasets prepare`` (data/prepared.py)
+    PREPARED_PATH: Path = Path("datasets/prepared")
     IMAGENET_PRETRAINED_MODELS: PretrainedModels = field(default_factory=PretrainedModels)
     MODEL: ModelSection = field(default_factory=ModelSection)
     SEGFORMER: SegformerSection = field(default_factory=SegformerSection)
@@ -139,7 +141,7 @@ def load_config(path: str | Path | None = None) -> Config:
     cfg = from_dict(Config, data, f"{path}:")
     # The packaged default's relative paths mean "the current folder"; a user's file, its own folder.
     base = Path.cwd() if path.resolve().parent == packaged else path.absolute().parent
-    for key in ["INTERACTIVE_MODELS_PATH", "EXPS_PATH", *DATASET_KEYS.values()]:
+    for key in ["INTERACTIVE_MODELS_PATH", "EXPS_PATH", "PREPARED_PATH", *DATASET_KEYS.values()]:
         value: Path = getattr(cfg, key)
         if not value.is_absolute():
             setattr(cfg, key, base / value)

@@ -96,9 +96,12 @@ def test_set_options_keeps_the_fingerprint_true(square):
     assert a.fingerprint != b.fingerprint and not a.options.zoom_in.enabled
     b.set_options(zoom_in=False)
     assert a.fingerprint == b.fingerprint
-    b.set_options(threshold=0.3)   # does not change the probabilities
-    assert a.fingerprint == b.fingerprint
+    b.set_options(threshold=0.3)   # decides which clicks the click guard corrects
+    assert a.fingerprint != b.fingerprint
     assert interseg.Session(square, b).threshold == 0.3
+    a.set_options(click_guard=False)
+    b.set_options(click_guard=False)   # without the guard the threshold does not change the probabilities
+    assert a.fingerprint == b.fingerprint
 
 
 def test_stateless_predict_equals_the_session(square):

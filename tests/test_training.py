@@ -270,3 +270,38 @@ def test_human_like_share_gives_mask_strokes_and_zero_changes_nothing(cfg, tmp_p
     assert items(plain) == items(zero)                     # the default draws no extra random numbers
     marks = [d for its in items(human) for d in its]
     assert marks and all(d["type"] == "stroke" and "mask" in d for d in marks)
+
+
+def test_bf16_autocast_gives_the_fp32_gradients(cfg, tmp_path):
+    """TRAIN.PRECISION=bf16 computes the same loss and nearly the same gradients as float32 (a speed
+    lever must not change what is learnt), with the weights kept in float32."""
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    cfg = _cfg_with_exps(cfg, tmp_path)
+    grads, losses = {}, {}
+    for precision in ("fp32", "bf16"):
+        tr = Trainer(_recipe(tmp_path, TINY + f"  PRECISION: {precision}\n", precision), cfg, TrainOptions(workers=0))
+        batch = collate([tr.stream[i] for i in range(2)])
+        params = [p for p in tr.net.parameters() if p.requires_grad]
+        captured = []
+        tr.opt.step = lambda ps=params, out=captured: out.extend(p.grad.detach().clone().flatten() for p in ps)
+        losses[precision] = tr.train_step(batch, np.random.default_rng(5))["loss"]
+        grads[precision] = torch.cat(captured)
+        assert all(p.dtype == torch.float32 for p in params)
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.03)
+    cos = torch.nn.functional.cosine_similarity(grads["fp32"], grads["bf16"], dim=0)
+    assert cos > 0.95
+
+
+def test_depthwise_convolution_stays_float32_when_training_under_cpu_autocast():
+    from interseg.models.layers import DepthwiseConv2d
+
+    conv = DepthwiseConv2d(8, 3)
+    x = torch.randn(2, 8, 16, 16, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = conv(x)
+        with torch.no_grad():
+            y_fwd = conv(x)
+    assert y.dtype == torch.float32 and y_fwd.dtype == torch.bfloat16
+    assert torch.allclose(y, torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1, groups=8), atol=1e-5)
+    assert set(conv.state_dict()) == {"weight", "bias"}

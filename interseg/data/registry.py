@@ -104,20 +104,28 @@ def build_eval_dataset(name: str, cfg: Config, **kw) -> Dataset:
     return ds
 
 
-def build_train_dataset(name: str, cfg: Config, **kw) -> Dataset:
+def build_train_dataset(name: str, cfg: Config, raw: bool = False, **kw) -> Dataset:
     """A training dataset by name; the bundled sample images and the near-duplicates of evaluation
-    images (``resources/training_exclusions.txt``, from ``benchmarks/overlap_check.py``) are excluded."""
+    images (``resources/training_exclusions.txt``, from ``benchmarks/overlap_check.py``) are excluded.
+    Read from its prepared copy (``PREPARED_PATH/<name>``, data/prepared.py) when there is one made
+    from the configured folder, unless ``raw``."""
     from .overlap import excluded_names
+    from .prepared import PreparedDataset, read_index
 
     cls = TRAIN_DATASETS.get(name)
     if cls is None:
         raise ConfigError(f"unknown training dataset {name!r}; known: {', '.join(TRAIN_DATASETS)}")
+    exclude = BUNDLED_SAMPLE_NAMES | excluded_names(name)
+    if not raw:
+        index = read_index(cfg.PREPARED_PATH / name)
+        if index is not None and index["source"] == str(cfg.dataset_path(name).resolve()):
+            return PreparedDataset(cfg.PREPARED_PATH / name, exclude=exclude, **kw)
     extra = {"split": "train", "per_instance": False} if cls in (SBDDataset, CocoDataset, LvisDataset) else {}
     if name == "PascalVOC2007":
         extra = {"split": "trainval", "per_instance": False}
     elif cls is DutsDataset:
         extra = {"components": True}
-    ds = cls(cfg.dataset_path(name), exclude=BUNDLED_SAMPLE_NAMES | excluded_names(name), **extra, **kw)
+    ds = cls(cfg.dataset_path(name), exclude=exclude, **extra, **kw)
     ds.name = name
     return ds
 

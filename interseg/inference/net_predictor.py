@@ -6,7 +6,8 @@ Per step: choose the region (whole image or ZoomIn crop), resize it to the netwo
 the interactions at that resolution, run the network (averaged with its horizontal flip by
 default, logits averaged before the sigmoid), upsample the probabilities to the region's size,
 optionally refine them along the image's edges (``refine``: the guided filter, its radius given in
-network-input pixels), and paste them back at image size (zero outside a ZoomIn crop).
+network-input pixels), paste them back at image size (zero outside a ZoomIn crop), and correct them
+locally around any click the network ignored (``click_guard``, click_guard.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..errors import DataError
 from ..interactions.types import Interaction
 from ..models.inputs import build_maps, select_interactions
 from ..models.network import IntersegNet
+from .click_guard import guard_clicks
 from .options import DEFAULT_THRESHOLD, PredictorOptions
 from .predictor import PredictorState
 from .refine import refine
@@ -114,8 +116,11 @@ class NetPredictor:
     @functools.cached_property
     def fingerprint(self) -> str:
         """The weights' hash plus the predictor options (what the predictor computes)."""
-        # the threshold does not change the probabilities, so it is not part of what is computed
-        return f"{self.weights_hash} {dataclasses.replace(self.options, threshold=DEFAULT_THRESHOLD)!r}"
+        # the threshold changes the probabilities only through the click guard
+        opts = self.options
+        if not opts.click_guard.enabled:
+            opts = dataclasses.replace(opts, threshold=DEFAULT_THRESHOLD)
+        return f"{self.weights_hash} {opts!r}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:
@@ -209,7 +214,8 @@ class NetPredictor:
             rp = dataclasses.replace(rp, radius=max(1, round(rp.radius * max(ch / nh, cw / nw))))
             prob_np = refine(prob_np, state.image[y0:y1, x0:x1], rp, state.cache, (x0, y0, x1, y1))
         if (ch, cw) == (H, W):
-            return np.ascontiguousarray(prob_np, np.float32)
-        out = np.zeros((H, W), np.float32)
-        out[y0:y1, x0:x1] = prob_np
-        return out
+            out = np.ascontiguousarray(prob_np, np.float32)
+        else:
+            out = np.zeros((H, W), np.float32)
+            out[y0:y1, x0:x1] = prob_np
+        return guard_clicks(out, state.image, interactions, self.options.threshold, self.options.click_guard)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError, ConfigError
+from .click_guard import ClickGuardParams
 from .refine import RefineParams
 from .zoom_in import ZoomInParams
 
@@ -48,6 +49,7 @@ OPTION_NAMES: dict[str, str] = {
     "refine_eps": "guided filter regularisation (> 0)",
     "backend": "'torch' (PyTorch) or 'onnx' (ONNX Runtime on the CPU)",
     "threshold": "probability above which a pixel is in the mask (0 < t < 1)",
+    "click_guard": "move the look-alike pixels around a click the network ignored to the click's side (bool)",
 }
 
 
@@ -70,6 +72,8 @@ class PredictorOptions:
     refine: RefineParams = field(default_factory=RefineParams)
     backend: str = "torch"
     threshold: float = DEFAULT_THRESHOLD
+    #: every click takes effect: a local correction around clicks left on the wrong side (click_guard.py)
+    click_guard: ClickGuardParams = field(default_factory=ClickGuardParams)
 
     def __post_init__(self) -> None:
         if self.fixed_size is not None:
@@ -110,19 +114,26 @@ class PredictorOptions:
                                   c.get("refine_eps", refine.eps))
         except ValueError as e:
             raise ConfigError(f"predictor option {e}") from None
+        guard = self.click_guard
+        if "click_guard" in c:
+            if not isinstance(c["click_guard"], bool):
+                raise ConfigError(f"predictor option click_guard must be true or false, not {c['click_guard']!r}")
+            guard = dataclasses.replace(guard, enabled=c["click_guard"])
         fixed = c.get("fixed_size", self.fixed_size)
         max_size = c.get("max_size", self.max_size)
         return PredictorOptions(fixed_size=tuple(fixed) if fixed is not None else None,
                                 max_size=None if max_size == 0 else max_size, zoom_in=zoom,
                                 flip=c.get("flip", self.flip), refine=refine,
-                                backend=c.get("backend", self.backend), threshold=c.get("threshold", self.threshold))
+                                backend=c.get("backend", self.backend), threshold=c.get("threshold", self.threshold),
+                                click_guard=guard)
 
     def as_flat(self) -> dict[str, Any]:
         """The options as the flat keywords :meth:`with_changes` takes."""
         return {"flip": self.flip, "zoom_in": self.zoom_in.enabled, "zoom_in_skip_clicks": self.zoom_in.skip_clicks,
                 "zoom_in_target_size": self.zoom_in.target_size, "max_size": self.max_size,
                 "fixed_size": self.fixed_size, "refine": self.refine.mode, "refine_radius": self.refine.radius,
-                "refine_eps": self.refine.eps, "backend": self.backend, "threshold": self.threshold}
+                "refine_eps": self.refine.eps, "backend": self.backend, "threshold": self.threshold,
+                "click_guard": self.click_guard.enabled}
 
 
 def recommended_options(meta: dict, source: str | Path) -> dict[str, Any]:

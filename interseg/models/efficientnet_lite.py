@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from .layers import DepthwiseConv2d
+
 # (repeats, kernel, stride, expand, in, out) of EfficientNet-B0, scaled per variant
 BASE_BLOCKS = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
                (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
@@ -32,7 +34,7 @@ class MBConv(nn.Module):
         if self.has_expand:
             self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
             self._bn0 = nn.BatchNorm2d(mid, eps=1e-3, momentum=0.01)
-        self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False)
+        self._depthwise_conv = DepthwiseConv2d(mid, kernel, stride, bias=False)
         self._bn1 = nn.BatchNorm2d(mid, eps=1e-3, momentum=0.01)
         self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
         self._bn2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)

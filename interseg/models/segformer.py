@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import DepthwiseConv2d
+
 # embed dims, depths, heads, sr ratios, mlp ratio
 MIT_VARIANTS = {
     "b0": ((32, 64, 160, 256), (2, 2, 2, 2)),
@@ -61,7 +63,7 @@ class MixFFN(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
-        self.dwconv = nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden)
+        self.dwconv = DepthwiseConv2d(hidden, 3)
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -113,6 +113,10 @@ class RecipeTrain:
     #: share of samples whose contours and strokes (first and corrective) come from the human-like users
     #: (short scribbles, loose outlines: interactions/human.py) instead of the reference protocol's
     HUMAN_LIKE_PROB: float = 0.0
+    #: "bf16": forward and backward passes under bfloat16 autocast (weights, optimizer state and losses
+    #: stay float32; CPU depthwise convolutions too: models/layers.py). About 1.6x faster on CPUs with
+    #: AVX-512 BF16 (benchmarks/train_speed.py); "fp32" is every recipe's setting before it existed.
+    PRECISION: Literal["fp32", "bf16"] = "fp32"
 
     def validate(self) -> None:
         if not self.DATASETS:

@@ -26,6 +26,7 @@ from ..config import Config
 from ..data.registry import build_train_dataset
 from ..errors import CheckpointError, DataError, IntersegError
 from ..evaluation.metrics import iou
+from ..inference.click_guard import ClickGuardParams
 from ..inference.net_predictor import NetPredictor, PredictorOptions
 from ..inference.options import DEFAULT_THRESHOLD
 from ..inference.session import Session, active_interactions
@@ -240,6 +241,11 @@ class Trainer:
         return teacher
 
     # -- one iteration -----------------------------------------------------------------------
+    def autocast(self):
+        """The recipe's TRAIN.PRECISION as an autocast context (a no-op for "fp32")."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.recipe.TRAIN.PRECISION == "bf16")
+
     def _maps(self, its_batch, prev: torch.Tensor) -> torch.Tensor:
         arch = self.net.arch
         out = []
@@ -261,9 +267,9 @@ class Trainer:
         if not n_iter:
             return prev, added
         self.net.eval()
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             for _ in range(n_iter):
-                prev = torch.sigmoid(self.net(image, self._maps(its, prev))["instances"])
+                prev = torch.sigmoid(self.net(image, self._maps(its, prev))["instances"].float())
                 pred = (prev > DEFAULT_THRESHOLD).cpu().numpy()[:, 0]
                 for b in range(len(its)):
                     if not gt_np[b].any():
@@ -288,16 +294,18 @@ class Trainer:
         n_iter = int(rng.integers(0, t.MAX_ITERATIVE_STEPS + 1))
         prev, _ = self.corrections(image, its, users, batch["gt"].numpy(), batch["ignore"].numpy(), rng, n_iter)
         maps = self._maps(its, prev)
-        out = self.model(image, maps)
+        with self.autocast():
+            out = self.model(image, maps)
+        out = {k: v.float() for k, v in out.items()}
         losses = {"nfl": normalized_focal_loss(out["instances"], gt, ignore) * t.NFL_WEIGHT}
         if "aux" in out:
             losses["aux"] = masked_bce(out["aux"], gt, ignore) * t.AUX_WEIGHT
         if self.recipe.MODEL.WITH_FORCE_POINTS_LOSS:
             losses["points"] = force_points_loss(out["instances"], maps) * t.FORCE_POINTS_WEIGHT
         if self.teacher is not None:
-            with torch.no_grad():
+            with torch.no_grad(), self.autocast():
                 timage = self.teacher.normalize(image01).contiguous(memory_format=torch.channels_last)
-                soft = torch.sigmoid(self.teacher(timage, maps)["instances"])
+                soft = torch.sigmoid(self.teacher(timage, maps)["instances"].float())
             losses["distill"] = masked_bce(out["instances"], soft, ignore) * t.DISTILL_WEIGHT
         loss = sum(losses.values())
         if not torch.isfinite(loss):
@@ -314,8 +322,10 @@ class Trainer:
     def validate(self, limit: int = 40) -> dict[str, float]:
         """Mean IoU after 1 and 3 RITM clicks, and after one contour / one stroke, on held-out
         training-set images (never on the benchmarks)."""
-        pred = NetPredictor(self.net, "val", PredictorOptions(zoom_in=ZoomInParams(enabled=False), flip=False),
-                            str(self.device))
+        # the network alone: no ZoomIn, no flip, no click guard
+        opts = PredictorOptions(zoom_in=ZoomInParams(enabled=False), flip=False,
+                                click_guard=ClickGuardParams(enabled=False))
+        pred = NetPredictor(self.net, "val", opts, str(self.device))
         res: dict[str, list[float]] = {"click1": [], "click3": [], "contour1": [], "stroke1": []}
         for ds in self.datasets:
             for idx in split_indices(ds, self.recipe.TRAIN.VAL_FRACTION, "val")[: limit // len(self.datasets)]:
