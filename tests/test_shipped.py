@@ -30,7 +30,19 @@ def test_every_shipped_model_is_listed(capsys):
         line = next(ln for ln in out.splitlines() if ln.startswith(name))
         assert backbone in line
         block = out.split(f"\n{name}:\n")[1].split("\n\n")[0]      # the model's detail lines
-        assert "training data: COCO_MVal_train+ECSSD" in block and "NoI@90 GrabCut point" in block
+        _, meta = read_metadata(SHIPPED_DIR / f"{name}.safetensors")
+        assert f"training data: {'+'.join(meta['training_data'])}" in block and "NoI@90 GrabCut point" in block
+        for ds in meta["training_data"]:                              # the model card: each set's terms
+            assert f"terms: {ds}: " in block and f"terms: {ds}: terms unknown" not in block
+        assert "weights: trained on research-use data (ECSSD" in block
+
+
+def test_data_terms_say_what_the_weights_may_be_used_for():
+    from interseg.data.terms import weights_note
+
+    assert "research" in weights_note(["COCO_MVal_train", "DUTS", "PascalVOC2007"])
+    assert "DUTS, PascalVOC2007" in weights_note(["COCO_MVal_train", "DUTS", "PascalVOC2007"])
+    assert "openly licensed" in weights_note(["COCO_MVal_train", "CCP"])
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

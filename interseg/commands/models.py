@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def list_models(args: argparse.Namespace) -> int:
     """Shipped models and those in INTERACTIVE_MODELS_PATH, read from their checkpoint metadata."""
     from ..config import load_config
+    from ..data.terms import data_terms, weights_note
     from ..evaluation.report import format_table
     from ..inference.loading import DEFAULT_MODEL, SHIPPED_DIR
 
@@ -64,8 +65,13 @@ def list_models(args: argparse.Namespace) -> int:
             name = p.stem + (" (default)" if where == "shipped" and p.stem == DEFAULT_MODEL else "")
             rows.append([name, arch.backbone, ",".join(arch.input_types), f"{p.stat().st_size / 1e6:.1f} MB", where])
             res = meta.get("results", {})
-            lines = [f"{p.stem}:", *_wrapped("training data", "+".join(meta.get("training_data", [])) or "-"),
-                     *_wrapped("predictor", _recommended(meta, p))]
+            data = meta.get("training_data", [])
+            lines = [f"{p.stem}:", *_wrapped("training data", "+".join(data) or "-")]
+            for line in data_terms(data):
+                lines += _wrapped("  terms", line)
+            if data:
+                lines += _wrapped("  weights", weights_note(data))
+            lines += _wrapped("predictor", _recommended(meta, p))
             lines += _wrapped("results", "; ".join(f"{k} {v}" for k, v in res.items()) or "-")
             details.append("\n".join(lines))
     if not rows:
