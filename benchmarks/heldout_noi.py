@@ -1,13 +1,15 @@
 """Compare checkpoints on held-out *training-set* images, for choosing between them without touching
 the benchmarks (GrabCut, Berkeley, DAVIS stay for the final report).
 
-The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of COCO_MVal_train and ECSSD,
-never trained on); each object is segmented at its native size with the checkpoint's own predictor
+The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of each training set in
+--datasets, by default the whole pool: DUTS, CCP, PascalVOC2007, COCO_MVal_train, ECSSD; never
+trained on); each object is segmented at its native size with the checkpoint's own predictor
 options (its recommended ZoomIn start included), and the script prints NoI@90 (at most 20
 interactions, RITM click simulator; overall and per training set) and the mean IoU after the first
 interaction, per input type.
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
+                                         [--datasets DUTS,CCP,...] [--user reference|human-like]
                                          [--refine none|guided [--refine-radius R] [--refine-eps E]]
 """
 
@@ -31,7 +33,7 @@ from interseg.interactions.schedules import single
 from interseg.training.data import split_indices
 from interseg.training.recipe import RecipeTrain
 
-DATASETS = ("COCO_MVal_train", "ECSSD")
+DATASETS = "DUTS,CCP,PascalVOC2007,COCO_MVal_train,ECSSD"
 
 
 def main() -> None:
@@ -40,6 +42,9 @@ def main() -> None:
     ap.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
     ap.add_argument("--per-dataset", type=int, default=15, help="held-out objects per training set")
     ap.add_argument("--types", default="point,contour,stroke")
+    ap.add_argument("--datasets", default=DATASETS, help=f"training sets (default {DATASETS})")
+    ap.add_argument("--user", choices=["reference", "human-like"], default="reference",
+                    help="contours and strokes as the reference protocol draws them, or as people do")
     ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
                     help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
     add_refine_args(ap)
@@ -47,16 +52,18 @@ def main() -> None:
     torch.set_num_threads(1)
     cfg = load_config(args.config)
     samples = []
-    for name in DATASETS:
+    names = csv(args.datasets)
+    for name in names:
         ds = build_train_dataset(name, cfg)
         samples += [(name, i, ds[i]) for i in split_indices(ds, args.val_fraction, "val")[: args.per_dataset]]
-    settings = EvalSettings(mode="noi", max_interactions=20)
-    print(f"{len(samples)} held-out objects ({', '.join(DATASETS)}), NoI@90 / first-interaction IoU")
+    settings = EvalSettings(mode="noi", max_interactions=20, user=args.user)
+    print(f"{len(samples)} held-out objects ({', '.join(names)}), NoI@90 / first-interaction IoU, "
+          f"{args.user} user")
     for ckpt in args.checkpoints:
         predictor = load_predictor(ckpt, models_dir=cfg.INTERACTIVE_MODELS_PATH, refine=args.refine,
                                    refine_radius=args.refine_radius, refine_eps=args.refine_eps)
         for kind in csv(args.types):
-            n90, first, per = [], [], {name: [] for name in DATASETS}
+            n90, first, per = [], [], {name: [] for name in names}
             for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):
                 rec, _ = run_sequence(s, predictor, single(kind, 20), settings, user_seed(0, name, i, kind))
                 n90.append(noi(rec["ious"], 0.9, 20))

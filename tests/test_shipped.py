@@ -34,7 +34,7 @@ def test_every_shipped_model_is_listed(capsys):
         assert f"training data: {'+'.join(meta['training_data'])}" in block and "NoI@90 GrabCut point" in block
         for ds in meta["training_data"]:                              # the model card: each set's terms
             assert f"terms: {ds}: " in block and f"terms: {ds}: terms unknown" not in block
-        assert "weights: trained on research-use data (ECSSD" in block
+        assert "weights: trained on research-use data (" in block and "ECSSD" in block
 
 
 def test_data_terms_say_what_the_weights_may_be_used_for():
@@ -51,7 +51,7 @@ def test_shipped_model_is_small_and_self_describing(name):
     assert path.is_file() and path.stat().st_size < 50e6
     arch, meta = read_metadata(path)
     assert arch.backbone == SHIPPED[name][0] and set(arch.input_types) == {"point", "contour", "stroke"}
-    assert meta["trained"] and set(meta["training_data"]) == {"COCO_MVal_train", "ECSSD"}
+    assert meta["trained"] and {"COCO_MVal_train", "ECSSD"} <= set(meta["training_data"])
     assert meta["results"]
 
 
