@@ -273,24 +273,36 @@ def test_human_like_share_gives_mask_strokes_and_zero_changes_nothing(cfg, tmp_p
 
 
 def test_bf16_autocast_gives_the_fp32_gradients(cfg, tmp_path):
-    """TRAIN.PRECISION=bf16 computes the same loss and nearly the same gradients as float32 (a speed
-    lever must not change what is learnt), with the weights kept in float32."""
+    """TRAIN.PRECISION=bf16 computes the float32 loss and nearly its gradients — far closer than the
+    gradient of another batch is (a speed lever must not change what is learnt) — with the weights kept
+    in float32. On the shipped model: a random network's gradients are chaotic in either precision."""
     require_data("COCO_MVal_train")
     require_data("ECSSD")
     cfg = _cfg_with_exps(cfg, tmp_path)
-    grads, losses = {}, {}
-    for precision in ("fp32", "bf16"):
-        tr = Trainer(_recipe(tmp_path, TINY + f"  PRECISION: {precision}\n", precision), cfg, TrainOptions(workers=0))
-        batch = collate([tr.stream[i] for i in range(2)])
-        params = [p for p in tr.net.parameters() if p.requires_grad]
-        captured = []
-        tr.opt.step = lambda ps=params, out=captured: out.extend(p.grad.detach().clone().flatten() for p in ps)
-        losses[precision] = tr.train_step(batch, np.random.default_rng(5))["loss"]
-        grads[precision] = torch.cat(captured)
-        assert all(p.dtype == torch.float32 for p in params)
-    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.03)
-    cos = torch.nn.functional.cosine_similarity(grads["fp32"], grads["bf16"], dim=0)
-    assert cos > 0.95
+    # no correction steps: their clicks follow the predictions, which may differ by a pixel's side
+    text = (TINY.replace("MAX_ITERATIVE_STEPS: 2", "MAX_ITERATIVE_STEPS: 0")
+            .replace("TRAIN_SIZE: 64", "TRAIN_SIZE: 128")
+            .replace("  IMAGENET_PRETRAINED: false", "  PRETRAINED_PATH: interseg_lite0"))
+    tr = Trainer(_recipe(tmp_path, text), cfg, TrainOptions(workers=0))
+    params = [p for p in tr.net.parameters() if p.requires_grad]
+    tr.sched.step = lambda: None
+
+    def grad(batch_start: int, precision: str) -> tuple[float, torch.Tensor]:
+        tr.recipe.TRAIN.PRECISION = precision
+        captured: list[torch.Tensor] = []
+        tr.opt.step = lambda: captured.extend(p.grad.detach().clone().flatten() for p in params)
+        batch = collate([tr.stream[batch_start + i] for i in range(2)])
+        loss = tr.train_step(batch, np.random.default_rng(5))["loss"]
+        return loss, torch.cat(captured)
+
+    loss32, g32 = grad(0, "fp32")
+    loss16, g16 = grad(0, "bf16")
+    _, g_other = grad(2, "fp32")
+    assert all(p.dtype == torch.float32 for p in params)
+    assert loss16 == pytest.approx(loss32, rel=0.03)
+    cos = torch.nn.functional.cosine_similarity
+    assert cos(g32, g16, dim=0) > 0.85
+    assert cos(g32, g16, dim=0) > cos(g32, g_other, dim=0) + 0.3
 
 
 def test_depthwise_convolution_stays_float32_when_training_under_cpu_autocast():
