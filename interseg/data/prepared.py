@@ -35,14 +35,7 @@ def _encode(sample: Sample, source_file: Path | None, short_side: int) -> tuple[
     """The encoded image bytes and the sample at the size they decode to."""
     h, w = sample.shape
     if min(h, w) > short_side:
-        s = short_side / min(h, w)
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        img = cv2.resize(sample.image, size, interpolation=cv2.INTER_AREA)
-
-        def rm(m: np.ndarray) -> np.ndarray:
-            return cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-
-        sample = Sample(img, [rm(m) for m in sample.masks], rm(sample.ignore), sample.name)
+        sample = sample.scaled(short_side / min(h, w))
     elif source_file is not None and source_file.suffix.lower() in (".jpg", ".jpeg"):
         data = np.fromfile(source_file, np.uint8)
         decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)

@@ -33,12 +33,16 @@ class Sample:
 
     def resized(self, max_size: int | None) -> Sample:
         """A copy whose longest side is at most ``max_size`` (nearest-neighbour masks)."""
-        import cv2
-
         h, w = self.shape
         if not max_size or max(h, w) <= max_size:
             return self
-        s = max_size / max(h, w)
+        return self.scaled(max_size / max(h, w))
+
+    def scaled(self, s: float) -> Sample:
+        """A copy with both sides scaled by ``s`` (area-averaged image, nearest-neighbour masks)."""
+        import cv2
+
+        h, w = self.shape
         size = (max(1, round(w * s)), max(1, round(h * s)))
         img = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
 

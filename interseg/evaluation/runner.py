@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..data.base import Dataset
 from ..data.sample import Sample
 from ..errors import DataError
+from ..inference.click_guard import ignored_clicks
 from ..inference.predictor import Predictor
 from ..inference.session import Session
 from ..interactions.schedules import Schedule
@@ -57,7 +58,7 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
         pred = session.mask
         if isinstance(it, Click):
             clicks += 1
-            ignored += bool(pred[int(round(it.y)), int(round(it.x))]) != it.positive
+            ignored += bool(ignored_clicks(session.prob, [it], session.threshold))
         if rescale:
             pred = cv2.resize(pred.astype(np.uint8), (full_gt.shape[1], full_gt.shape[0]),
                               interpolation=cv2.INTER_NEAREST).astype(bool)

@@ -68,14 +68,12 @@ def guard_clicks(prob: np.ndarray, image: np.ndarray, interactions: Sequence[Int
         # OpenCV's 8-bit Lab has L scaled to 0..255: back to 0..100 for the distance
         diff = (lab - ref) * np.array([100 / 255, 1, 1], np.float32)
         yy, xx = np.ogrid[y0 - y:y1 - y, x0 - x:x1 - x]
-        inside = yy ** 2 + xx ** 2 <= radius ** 2
+        own = yy ** 2 + xx ** 2          # squared distance to this click
         wrong = (out[y0:y1, x0:x1] > threshold) != c.positive
-        cand = (inside & wrong & (np.sqrt((diff ** 2).sum(-1)) <= params.color_dist)).astype(np.uint8)
+        cand = ((own <= radius ** 2) & wrong & (np.sqrt((diff ** 2).sum(-1)) <= params.color_dist)).astype(np.uint8)
         cand[cy, cx] = 1
         _, labels = cv2.connectedComponents(cand, connectivity=4)
-        region = labels == labels[cy, cx]
-        region |= yy ** 2 + xx ** 2 <= params.core ** 2
-        own = yy ** 2 + xx ** 2
+        region = (labels == labels[cy, cx]) | (own <= params.core ** 2)
         for o in clicks:
             if o.positive != c.positive:
                 oy, ox = _pixel(o, h, w)
