@@ -57,7 +57,7 @@ def test_honoured_clicks_strokes_and_disabled_guard_change_nothing(grabcut_sampl
     assert guard_clicks(np.zeros_like(prob), s.image, its[:1], 0.49, ClickGuardParams(enabled=False)).max() == 0
 
 
-def test_option_flat_name_and_fingerprint(tmp_path):
+def test_option_has_a_flat_name():
     opts = PredictorOptions()
     assert opts.click_guard.enabled and opts.as_flat()["click_guard"] is True
     assert opts.with_changes(click_guard=False).click_guard.enabled is False
