@@ -1,14 +1,16 @@
 """Per-interaction latency of every architecture at 448x448 on this machine.
 
 For each architecture: milliseconds per interaction (median of --reps runs after warm-up) of
-  * torch eager, one forward (batch 1, channels-last), as the predictor runs without flip averaging;
+  * torch eager, one forward (batch 1, channels-last), the network as it is, without flip averaging;
   * torch eager with horizontal-flip averaging (batch 2, the predictor's default);
+  * the same two with batch norm folded into the convolutions, as the predictor runs them
+    (``interseg.models.folding``; architectures without batch norm run unchanged);
   * ONNX Runtime (CPU), batch 1, from `interseg export-onnx`, whose logits are checked against torch.
 For the Segformers, the whole network with the fused MLP decoder against the published concat-then-fuse
 formulation (``MLPDecoder.forward_concat``). Then, for the shipped default model (or --checkpoint), the
 end-to-end time of one interaction as a user sees it (Session.add: encoding, network, ZoomIn, upsampling,
 threshold) over simulated clicks on a bundled 640x421 photo, for each backend with and without flip
-averaging, and with the guided-filter edge refinement (``--refine guided``).
+averaging, without batch-norm folding, and with the guided-filter edge refinement (``--refine guided``).
 Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
 """
 
@@ -24,6 +26,7 @@ import torch
 
 from interseg.commands.common import csv
 from interseg.models.backbones import backbone_spec
+from interseg.models.folding import FoldedForward
 from interseg.models.network import ArchConfig, IntersegNet
 from interseg.models.onnx_export import export_onnx
 
@@ -41,7 +44,7 @@ def median_ms(fn, reps: int, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
-def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float, float, float, float]:
+def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, ...]:
     import onnxruntime as ort
 
     torch.manual_seed(0)
@@ -60,10 +63,13 @@ def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, float
     net = net.to(memory_format=cl)
     one = (x1.contiguous(memory_format=cl), m1.contiguous(memory_format=cl))
     two = (torch.cat([x1, x1]).contiguous(memory_format=cl), torch.cat([m1, m1]).contiguous(memory_format=cl))
+    folded = FoldedForward(net)
     with torch.inference_mode():
         eager = median_ms(lambda: net(*one), reps)
         flip = median_ms(lambda: net(*two), reps)
-    return params, eager, flip, onnx_ms, diff
+        f_eager = median_ms(lambda: folded(*one), reps)
+        f_flip = median_ms(lambda: folded(*two), reps)
+    return params, eager, flip, f_eager, f_flip, onnx_ms, diff
 
 
 def bench_mlp_decoder(arch: str, s: int, reps: int) -> None:
@@ -95,11 +101,12 @@ def bench_session(spec: str, reps: int) -> None:
     print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on; the last line with the edge "
           f"refinement), image {image.shape[1]}x{image.shape[0]}")
     guided = RefineParams("guided", 8, 1e-3)
-    for backend, flip, refine in (("torch", True, RefineParams()), ("torch", False, RefineParams()),
-                                  ("onnx", True, RefineParams()), ("onnx", False, RefineParams()),
-                                  ("torch", True, guided)):
+    for backend, flip, refine, fold in (("torch", True, RefineParams(), False), ("torch", False, RefineParams(), False),
+                                        ("torch", True, RefineParams(), True), ("torch", False, RefineParams(), True),
+                                        ("onnx", True, RefineParams(), True), ("onnx", False, RefineParams(), True),
+                                        ("torch", True, guided, True)):
         opts = PredictorOptions(flip=flip, backend=backend, refine=refine)
-        session = Session(image, NetPredictor(net, spec, opts))
+        session = Session(image, NetPredictor(net, spec, opts, fold_bn=fold))
         user = SimulatedUser(0)
         times = []
         for i in range(reps + 3):
@@ -110,8 +117,9 @@ def bench_session(spec: str, reps: int) -> None:
             session.add(click)
             if i >= 3:
                 times.append((time.perf_counter() - t0) * 1000)
-        extra = " + --refine guided" if refine.mode != "none" else ""
-        print(f"  {backend:<6} flip {'on ' if flip else 'off'}{extra}  {statistics.median(times):7.1f} ms",
+        extra = (" + --refine guided" if refine.mode != "none" else "") + ("" if fold or backend == "onnx" else
+                                                                           ", batch norm not folded")
+        print(f"  {backend:<6} flip {'on ' if flip else 'off'}{extra:<24}  {statistics.median(times):7.1f} ms",
               flush=True)
 
 
@@ -128,12 +136,13 @@ def main() -> None:
 
     s = args.size
     print(f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, onnxruntime {ort.__version__}")
-    print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'onnx ms':>8} "
-          f"{'onnx max|diff|':>15}")
+    print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'folded ms':>10} "
+          f"{'folded+flip ms':>15} {'onnx ms':>8} {'onnx max|diff|':>15}")
     archs = csv(args.archs)
     for arch in archs:
-        params, eager, flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
-        print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
+        params, eager, flip, f_eager, f_flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
+        print(f"{arch:<14} {params:>10.2f} {eager:>9.1f} {flip:>14.1f} {f_eager:>10.1f} {f_flip:>15.1f} "
+              f"{onnx_ms:>8.1f} {diff:>15.2e}", flush=True)
     for arch in [a for a in archs if backbone_spec(a).family == "mit"]:
         bench_mlp_decoder(arch, s, args.reps)
     if args.checkpoint:

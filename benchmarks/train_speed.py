@@ -16,6 +16,8 @@ Settings, each adding one lever to the one before:
   +prepared   the prepared pool (`interseg datasets prepare`, shorter side <= 512); skipped when the
               recipe's sets are not prepared
   +workers N  N loader workers instead of 2 (--workers, default 1)
+  +folded     the gradient-free passes (correction steps, distillation teacher) on a copy with batch
+              norm folded into the convolutions and bfloat16 weights (models/folding.py)
 
 Usage: python benchmarks/train_speed.py [--recipe lite0_cpu_multi_long] [--iters 24] [--warmup 3]
 """
@@ -37,8 +39,8 @@ from interseg.training.recipe import load_recipe
 from interseg.training.trainer import Trainer, TrainOptions
 
 
-def measure(recipe_name: str, cfg, precision: str, prepared: bool, workers: int, iters: int, warmup: int,
-            pretrained: str) -> dict[str, float]:
+def measure(recipe_name: str, cfg, precision: str, prepared: bool, workers: int, fold: bool, iters: int,
+            warmup: int, pretrained: str) -> dict[str, float]:
     recipe = load_recipe(recipe_name, None, {"TRAIN.PRECISION": precision, "MODEL.PRETRAINED_PATH": pretrained})
     real = cfg.PREPARED_PATH
     if not prepared:
@@ -46,7 +48,7 @@ def measure(recipe_name: str, cfg, precision: str, prepared: bool, workers: int,
     try:
         with tempfile.TemporaryDirectory() as d:
             cfg.EXPS_PATH = Path(d)
-            tr = Trainer(recipe, cfg, TrainOptions(workers=workers))
+            tr = Trainer(recipe, cfg, TrainOptions(workers=workers, fold_bn=fold))
             t0 = time.perf_counter()
             n_load = 4 * tr.batch
             for i in range(n_load):
@@ -91,18 +93,19 @@ def main() -> None:
     print(f"recipe {recipe.name} ({recipe.MODEL.BACKBONE}, batch {recipe.MODEL.BATCH_SIZE}, crop "
           f"{recipe.MODEL.TRAIN_SIZE}, {recipe.TRAIN.MAX_ITERATIVE_STEPS} correction steps at most), "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}, {args.iters} iterations per setting")
-    settings = [("before", "fp32", False, 2), ("+bf16", "bf16", False, 2)]
+    settings = [("before", "fp32", False, 2, False), ("+bf16", "bf16", False, 2, False)]
     if have_prepared:
-        settings.append(("+prepared", "bf16", True, 2))
+        settings.append(("+prepared", "bf16", True, 2, False))
     else:
         print(f"(no prepared copy of every set in {cfg.PREPARED_PATH}: run `interseg datasets prepare "
               f"{' '.join(d.NAME for d in recipe.TRAIN.DATASETS)}` to measure it)")
     if args.workers != 2:
-        settings.append((f"+workers {args.workers}", "bf16", have_prepared, args.workers))
+        settings.append((f"+workers {args.workers}", "bf16", have_prepared, args.workers, False))
+    settings.append(("+folded", "bf16", have_prepared, args.workers, True))
     print(f"{'setting':<12} {'img/s':>7} {'x before':>9} {'load ms/img':>12} {'wait ms/img':>12} {'step ms/img':>12}")
     base = None
-    for label, precision, prepared, workers in settings:
-        r = measure(args.recipe, cfg, precision, prepared, workers, args.iters, args.warmup, args.pretrained)
+    for label, precision, prepared, workers, fold in settings:
+        r = measure(args.recipe, cfg, precision, prepared, workers, fold, args.iters, args.warmup, args.pretrained)
         base = base or r["img_s"]
         print(f"{label:<12} {r['img_s']:>7.2f} {r['img_s'] / base:>8.2f}x {r['load']:>12.1f} {r['wait']:>12.1f} "
               f"{r['step']:>12.1f}", flush=True)

@@ -34,6 +34,7 @@ from ..inference.zoom_in import ZoomInParams
 from ..interactions.types import INTERACTION_TYPES, interaction_from_dict
 from ..interactions.users import SimulatedUser
 from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.folding import FoldedForward
 from ..models.inputs import build_maps, select_interactions
 from ..models.network import ArchConfig, IntersegNet, load_imagenet_weights
 from ..schema import to_dict
@@ -57,6 +58,7 @@ class TrainOptions:
     workers: int = 2
     device: str = "cpu"
     max_iters: int | None = None   # stop early (tests, benchmarks)
+    fold_bn: bool = True           # gradient-free passes on a batch-norm-folded copy (models/folding.py)
 
 
 def human_like_user(seed: int, prob: float) -> str:
@@ -140,6 +142,13 @@ class Trainer:
         self.opt = make_optimizer(self.net, recipe.MODEL.OPTIMIZER_TYPE, t.LR, t.WEIGHT_DECAY, t.BACKBONE_LR_MULT)
         self.sched = make_scheduler(self.opt, recipe.lr_type, self.total_iters, t.WARMUP_ITERS)
         self.teacher = self._load_teacher(t.TEACHER) if t.TEACHER else None
+        # the correction steps' and the teacher's passes need no gradient: run them on copies with batch
+        # norm folded into the convolutions, weights in the compute dtype (1.5x faster for EfficientNet)
+        self.eval_net = self.teacher_net = None
+        if opts.fold_bn:
+            dtype = torch.bfloat16 if t.PRECISION == "bf16" else torch.float32
+            self.eval_net = FoldedForward(self.net, dtype)
+            self.teacher_net = FoldedForward(self.teacher, dtype) if self.teacher is not None else None
         self.model = self.net
         if world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -266,10 +275,14 @@ class Trainer:
         added: list[tuple[int, np.ndarray, object]] = []
         if not n_iter:
             return prev, added
-        self.net.eval()
+        if self.eval_net is not None:
+            self.eval_net.sync()  # the weights of the last optimizer step
+            forward = self.eval_net
+        else:
+            forward = self.net.eval()
         with torch.no_grad(), self.autocast():
             for _ in range(n_iter):
-                prev = torch.sigmoid(self.net(image, self._maps(its, prev))["instances"].float())
+                prev = torch.sigmoid(forward(image, self._maps(its, prev))["instances"].float())
                 pred = (prev > DEFAULT_THRESHOLD).cpu().numpy()[:, 0]
                 for b in range(len(its)):
                     if not gt_np[b].any():
@@ -305,7 +318,7 @@ class Trainer:
         if self.teacher is not None:
             with torch.no_grad(), self.autocast():
                 timage = self.teacher.normalize(image01).contiguous(memory_format=torch.channels_last)
-                soft = torch.sigmoid(self.teacher(timage, maps)["instances"].float())
+                soft = torch.sigmoid((self.teacher_net or self.teacher)(timage, maps)["instances"].float())
             losses["distill"] = masked_bce(out["instances"], soft, ignore) * t.DISTILL_WEIGHT
         loss = sum(losses.values())
         if not torch.isfinite(loss):
