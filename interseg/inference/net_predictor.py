@@ -58,7 +58,8 @@ class NetPredictor:
         self.name = name
         self.device = device
         #: run the network with batch norm folded into its convolutions (the same outputs up to
-        #: rounding; EfficientNet-Lite0 1.4x faster in float32); off: the network as it is
+        #: rounding; EfficientNet-Lite0 1.17x faster with flip averaging, benchmarks/latency.py); off:
+        #: the network as it is
         self.fold_bn = fold_bn
         self._options = options or PredictorOptions()
         self._ort = self._onnx_session() if self._options.backend == "onnx" else None

@@ -50,7 +50,6 @@ class FoldedForward:
 
     def __init__(self, net: nn.Module, dtype: torch.dtype = torch.float32) -> None:
         self.net = net
-        self.dtype = dtype
         self.pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d, nn.Conv2d]] = []
         self.copies: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.module: nn.Module | None = None
