@@ -51,6 +51,11 @@ def test_shipped_recipes_validate():
     for p in (ROOT / "configs").glob("*.yaml"):
         r = load_recipe(p)
         assert r.name == p.stem
+        # a stage starts from (and distils from) committed files, so that it can be run again after
+        # its result replaced a shipped model
+        for ref in (r.MODEL.PRETRAINED_PATH, r.TRAIN.TEACHER):
+            if ref.startswith("checkpoints/"):
+                assert (ROOT / ref).is_file(), f"{p.name}: {ref} is not in the repository"
 
 
 @pytest.mark.parametrize("bad,msg", [
