@@ -174,7 +174,7 @@ def test_distillation_pulls_the_network_towards_its_teacher(cfg, tmp_path):
                         "  NFL_WEIGHT: 0.0\n  AUX_WEIGHT: 0.0\n  FORCE_POINTS_WEIGHT: 0.0\n  LR: 0.003")
     text = text.replace("  LR: 0.001\n", "")
     tr = Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
-    assert tr.init_note.endswith("distilled from interseg_lite0.safetensors (effnet_lite0)")
+    assert tr.init_note.endswith("distilled from interseg_lite0 (effnet_lite0)")
     before = {k: v.clone() for k, v in tr.teacher.state_dict().items()}
     batch = next(iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate)))
     losses = [tr.train_step(batch, np.random.default_rng(0))["distill"] for _ in range(12)]

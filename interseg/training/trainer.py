@@ -247,7 +247,7 @@ class Trainer:
         teacher.to(self.device, memory_format=torch.channels_last).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
-        self.init_note += f"; distilled from {path.name} ({a.backbone})"
+        self.init_note += f"; distilled from {spec} ({a.backbone})"
         return teacher
 
     # -- one iteration -----------------------------------------------------------------------
