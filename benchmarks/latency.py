@@ -11,7 +11,10 @@ formulation (``MLPDecoder.forward_concat``). Then, for the shipped default model
 end-to-end time of one interaction as a user sees it (Session.add: encoding, network, ZoomIn, upsampling,
 threshold) over simulated clicks on a bundled 640x421 photo, for each backend with and without flip
 averaging, without batch-norm folding, and with the guided-filter edge refinement (``--refine guided``).
+With --bf16 MODELS, each model's predictor (its recommended options) in float32 and under bfloat16
+autocast on the same simulated clicks: ms per prediction and the IoU between the two masks.
 Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
+                                    [--bf16 interseg_lite0,interseg_segformer_b0]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from interseg.commands.common import csv
@@ -123,6 +127,40 @@ def bench_session(spec: str, reps: int) -> None:
               flush=True)
 
 
+def bench_bf16(spec: str, reps: int) -> None:
+    """fp32 vs bfloat16 autocast for one model's predictor on clicks replayed identically in both."""
+    from interseg.data.image_io import load_image, load_label_map
+    from interseg.inference.loading import load_predictor
+    from interseg.interactions.users import SimulatedUser
+
+    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
+    image = load_image(sample / "img" / "horse00_000000281447.jpg")
+    gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
+    predictor = load_predictor(spec)
+    thr = predictor.options.threshold
+    user, clicks, prev = SimulatedUser(0), [], None
+    state = predictor.prepare(image)
+    for _ in range(min(reps, 10)):     # the click sequence, chosen on the float32 masks
+        clicks.append(user.next("point", gt, np.zeros_like(gt) if prev is None else prev > thr, None, clicks))
+        prev = predictor.predict(state, clicks, prev)
+    results = {}
+    for name, ctx in (("float32", torch.autocast("cpu", enabled=False)),
+                      ("bfloat16", torch.autocast("cpu", dtype=torch.bfloat16))):
+        with ctx:
+            state, prev, times, masks = predictor.prepare(image), None, [], []
+            for k in range(len(clicks)):
+                t0 = time.perf_counter()
+                prev = predictor.predict(state, clicks[:k + 1], prev)
+                times.append((time.perf_counter() - t0) * 1000)
+                masks.append(prev > thr)
+        results[name] = (statistics.median(times[1:]), masks)
+    (t32, m32), (t16, m16) = results["float32"], results["bfloat16"]
+    ious = [(a & b).sum() / max(1, (a | b).sum()) for a, b in zip(m32, m16, strict=True)]
+    print(f"{spec:<24} ms per prediction float32 {t32:7.1f}, bfloat16 autocast {t16:7.1f} (x{t32 / t16:.2f}); "
+          f"mask IoU bf16 vs fp32 min {min(ious):.4f}, mean {sum(ious) / len(ious):.4f} over {len(clicks)} clicks",
+          flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archs", default=DEFAULT)
@@ -130,8 +168,15 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--checkpoint", default="interseg_lite0", help="model for the end-to-end figures ('' to skip)")
+    ap.add_argument("--bf16", default="", help="models to time in float32 vs bfloat16 autocast (comma-separated)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.bf16:
+        print(f"image 640x421, {args.threads} threads, each model's recommended predictor options")
+        for spec in csv(args.bf16):
+            bench_bf16(spec, args.reps)
+        if not args.archs:
+            return
     import onnxruntime as ort
 
     s = args.size
