@@ -125,7 +125,8 @@ class NetPredictor:
         opts = self.options
         if not opts.click_guard.enabled:
             opts = dataclasses.replace(opts, threshold=DEFAULT_THRESHOLD)
-        return f"{self.weights_hash} {opts!r}"
+        fp = f"{self.weights_hash} {opts!r}"
+        return fp if opts.precision == "fp32" else f"{fp} precision={opts.precision}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:
@@ -133,7 +134,10 @@ class NetPredictor:
             return torch.from_numpy(out)
         cl = torch.channels_last
         net = self._folded if self.fold_bn else self.net
-        return net(img.contiguous(memory_format=cl), maps.contiguous(memory_format=cl))["instances"]
+        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
+                            enabled=self.options.precision == "bf16"):
+            out = net(img.contiguous(memory_format=cl), maps.contiguous(memory_format=cl))["instances"]
+        return out.float()
 
     @functools.cached_property
     def _folded(self) -> FoldedForward:

@@ -35,6 +35,7 @@ DEFAULT_THRESHOLD = 0.49
 DEFAULT_MAX_SIZE = 640
 
 BACKENDS = ("torch", "onnx")
+PRECISIONS = ("fp32", "bf16")
 
 #: keyword → what it sets (the documentation of every flat option name)
 OPTION_NAMES: dict[str, str] = {
@@ -50,6 +51,7 @@ OPTION_NAMES: dict[str, str] = {
     "backend": "'torch' (PyTorch) or 'onnx' (ONNX Runtime on the CPU)",
     "threshold": "probability above which a pixel is in the mask (0 < t < 1)",
     "click_guard": "move the look-alike pixels around a click the network ignored to the click's side (bool)",
+    "precision": "'fp32', or 'bf16' (bfloat16 autocast of the torch network: faster on CPUs with native bfloat16)",
 }
 
 
@@ -74,6 +76,9 @@ class PredictorOptions:
     threshold: float = DEFAULT_THRESHOLD
     #: every click takes effect: a local correction around clicks left on the wrong side (click_guard.py)
     click_guard: ClickGuardParams = field(default_factory=ClickGuardParams)
+    #: "bf16": the torch network runs under bfloat16 autocast (left out of the repr while "fp32", so that
+    #: fingerprints of float32 predictors stay what they were)
+    precision: str = field(default="fp32", repr=False)
 
     def __post_init__(self) -> None:
         if self.fixed_size is not None:
@@ -86,6 +91,9 @@ class PredictorOptions:
             raise ConfigError(f"predictor option flip must be true or false, not {self.flip!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"predictor option backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"predictor option precision must be one of {', '.join(PRECISIONS)}, "
+                              f"not {self.precision!r}")
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or not 0 < t < 1:
             raise ConfigError(f"predictor option threshold must be a number between 0 and 1, not {t!r}")
@@ -125,7 +133,7 @@ class PredictorOptions:
                                 max_size=None if max_size == 0 else max_size, zoom_in=zoom,
                                 flip=c.get("flip", self.flip), refine=refine,
                                 backend=c.get("backend", self.backend), threshold=c.get("threshold", self.threshold),
-                                click_guard=guard)
+                                click_guard=guard, precision=c.get("precision", self.precision))
 
     def as_flat(self) -> dict[str, Any]:
         """The options as the flat keywords :meth:`with_changes` takes."""
@@ -133,7 +141,7 @@ class PredictorOptions:
                 "zoom_in_target_size": self.zoom_in.target_size, "max_size": self.max_size,
                 "fixed_size": self.fixed_size, "refine": self.refine.mode, "refine_radius": self.refine.radius,
                 "refine_eps": self.refine.eps, "backend": self.backend, "threshold": self.threshold,
-                "click_guard": self.click_guard.enabled}
+                "click_guard": self.click_guard.enabled, "precision": self.precision}
 
 
 def recommended_options(meta: dict, source: str | Path) -> dict[str, Any]:
