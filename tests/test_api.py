@@ -146,6 +146,7 @@ def test_bf16_precision_follows_float32_and_has_its_own_fingerprint():
     import cv2
 
     from interseg.data.image_io import load_image, load_label_map
+    from interseg.inference.options import PredictorOptions
 
     sample = Path(interseg.__file__).parent / "resources" / "sample"
     image = load_image(sample / "img" / "horse00_000000281447.jpg")
@@ -162,3 +163,5 @@ def test_bf16_precision_follows_float32_and_has_its_own_fingerprint():
     assert (m32 & m16).sum() / (m32 | m16).sum() > 0.97
     with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
         interseg.load_predictor(precision="fp16")
+    with pytest.raises(ConfigError, match="precision bf16 applies to the torch backend"):
+        PredictorOptions(precision="bf16", backend="onnx")

@@ -94,6 +94,9 @@ class PredictorOptions:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"predictor option precision must be one of {', '.join(PRECISIONS)}, "
                               f"not {self.precision!r}")
+        if self.precision == "bf16" and self.backend != "torch":
+            raise ConfigError("predictor option precision bf16 applies to the torch backend (bfloat16 autocast), "
+                              f"not to {self.backend!r}")
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or not 0 < t < 1:
             raise ConfigError(f"predictor option threshold must be a number between 0 and 1, not {t!r}")
