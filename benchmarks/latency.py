@@ -11,8 +11,8 @@ formulation (``MLPDecoder.forward_concat``). Then, for the shipped default model
 end-to-end time of one interaction as a user sees it (Session.add: encoding, network, ZoomIn, upsampling,
 threshold) over simulated clicks on a bundled 640x421 photo, for each backend with and without flip
 averaging, without batch-norm folding, and with the guided-filter edge refinement (``--refine guided``).
-With --bf16 MODELS, each model's predictor (its recommended options) in float32 and under bfloat16
-autocast on the same simulated clicks: ms per prediction and the IoU between the two masks.
+With --bf16 MODELS, each model's predictor (its recommended options) with precision fp32 and bf16
+(bfloat16 autocast) on the same simulated clicks: ms per prediction and the IoU between the two masks.
 Usage: python benchmarks/latency.py [--archs effnet_lite0,mit_b0] [--reps 20] [--threads N] [--checkpoint NAME|PATH]
                                     [--bf16 interseg_lite0,interseg_segformer_b0]
 """
@@ -89,8 +89,16 @@ def bench_mlp_decoder(arch: str, s: int, reps: int) -> None:
           f"(x{concat / fused:.2f})", flush=True)
 
 
-def bench_session(spec: str, reps: int) -> None:
+def sample_photo():
+    """The bundled 640x421 photo and its object's mask."""
     from interseg.data.image_io import load_image, load_label_map
+
+    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
+    return (load_image(sample / "img" / "horse00_000000281447.jpg"),
+            load_label_map(sample / "gt" / "horse00_000000281447.png") > 0)
+
+
+def bench_session(spec: str, reps: int) -> None:
     from interseg.inference.loading import resolve_checkpoint
     from interseg.inference.net_predictor import NetPredictor, PredictorOptions
     from interseg.inference.refine import RefineParams
@@ -98,9 +106,7 @@ def bench_session(spec: str, reps: int) -> None:
     from interseg.interactions.users import SimulatedUser
     from interseg.models.checkpoint import load_checkpoint
 
-    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
-    image = load_image(sample / "img" / "horse00_000000281447.jpg")
-    gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
+    image, gt = sample_photo()
     net, _ = load_checkpoint(resolve_checkpoint(spec, None))
     print(f"\n{spec}: ms per interaction end to end (Session.add, clicks, ZoomIn on; the last line with the edge "
           f"refinement), image {image.shape[1]}x{image.shape[0]}")
@@ -128,35 +134,30 @@ def bench_session(spec: str, reps: int) -> None:
 
 
 def bench_bf16(spec: str, reps: int) -> None:
-    """fp32 vs bfloat16 autocast for one model's predictor on clicks replayed identically in both."""
-    from interseg.data.image_io import load_image, load_label_map
+    """The predictor option precision fp32 vs bf16 for one model, on the clicks the float32 run chose,
+    replayed identically in bfloat16."""
     from interseg.inference.loading import load_predictor
     from interseg.interactions.users import SimulatedUser
 
-    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
-    image = load_image(sample / "img" / "horse00_000000281447.jpg")
-    gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
-    predictor = load_predictor(spec)
-    thr = predictor.options.threshold
-    user, clicks, prev = SimulatedUser(0), [], None
-    state = predictor.prepare(image)
-    for _ in range(min(reps, 10)):     # the click sequence, chosen on the float32 masks
-        clicks.append(user.next("point", gt, np.zeros_like(gt) if prev is None else prev > thr, None, clicks))
-        prev = predictor.predict(state, clicks, prev)
+    image, gt = sample_photo()
+    user, clicks = SimulatedUser(0), []
     results = {}
-    for name, ctx in (("float32", torch.autocast("cpu", enabled=False)),
-                      ("bfloat16", torch.autocast("cpu", dtype=torch.bfloat16))):
-        with ctx:
-            state, prev, times, masks = predictor.prepare(image), None, [], []
-            for k in range(len(clicks)):
-                t0 = time.perf_counter()
-                prev = predictor.predict(state, clicks[:k + 1], prev)
-                times.append((time.perf_counter() - t0) * 1000)
-                masks.append(prev > thr)
-        results[name] = (statistics.median(times[1:]), masks)
-    (t32, m32), (t16, m16) = results["float32"], results["bfloat16"]
+    for precision in ("fp32", "bf16"):
+        predictor = load_predictor(spec, precision=precision)
+        thr = predictor.options.threshold
+        state, prev, times, masks = predictor.prepare(image), None, [], []
+        for k in range(min(reps, 10)):
+            if precision == "fp32":      # the click sequence, chosen on the float32 masks
+                clicks.append(user.next("point", gt, np.zeros_like(gt) if prev is None else prev > thr, None,
+                                        clicks))
+            t0 = time.perf_counter()
+            prev = predictor.predict(state, clicks[:k + 1], prev)
+            times.append((time.perf_counter() - t0) * 1000)
+            masks.append(prev > thr)
+        results[precision] = (statistics.median(times[1:]), masks)
+    (t32, m32), (t16, m16) = results["fp32"], results["bf16"]
     ious = [(a & b).sum() / max(1, (a | b).sum()) for a, b in zip(m32, m16, strict=True)]
-    print(f"{spec:<24} ms per prediction float32 {t32:7.1f}, bfloat16 autocast {t16:7.1f} (x{t32 / t16:.2f}); "
+    print(f"{spec:<24} ms per prediction float32 {t32:7.1f}, bfloat16 {t16:7.1f} (x{t32 / t16:.2f}); "
           f"mask IoU bf16 vs fp32 min {min(ious):.4f}, mean {sum(ious) / len(ious):.4f} over {len(clicks)} clicks",
           flush=True)
 

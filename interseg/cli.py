@@ -44,7 +44,7 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--backend", choices=["torch", "onnx"],
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")
     g.add_argument("--bf16", action="store_true",
-                   help="run the PyTorch network under bfloat16 autocast (about 1.5-1.8x faster on CPUs with "
+                   help="run the PyTorch network under bfloat16 autocast (about 1.5-1.6x faster on CPUs with "
                         "native bfloat16, slower on others; masks within 1 %% IoU of float32)")
 
 
