@@ -92,10 +92,10 @@ def bench_mlp_decoder(arch: str, s: int, reps: int) -> None:
 def sample_photo():
     """The bundled 640x421 photo and its object's mask."""
     from interseg.data.image_io import load_image, load_label_map
+    from interseg.data.registry import SAMPLE_DIR
 
-    sample = Path(__file__).resolve().parent.parent / "interseg" / "resources" / "sample"
-    return (load_image(sample / "img" / "horse00_000000281447.jpg"),
-            load_label_map(sample / "gt" / "horse00_000000281447.png") > 0)
+    return (load_image(SAMPLE_DIR / "img" / "horse00_000000281447.jpg"),
+            load_label_map(SAMPLE_DIR / "gt" / "horse00_000000281447.png") > 0)
 
 
 def bench_session(spec: str, reps: int) -> None:

@@ -146,11 +146,11 @@ def test_bf16_precision_follows_float32_and_has_its_own_fingerprint():
     import cv2
 
     from interseg.data.image_io import load_image, load_label_map
+    from interseg.data.registry import SAMPLE_DIR
     from interseg.inference.options import PredictorOptions
 
-    sample = Path(interseg.__file__).parent / "resources" / "sample"
-    image = load_image(sample / "img" / "horse00_000000281447.jpg")
-    gt = load_label_map(sample / "gt" / "horse00_000000281447.png") > 0
+    image = load_image(SAMPLE_DIR / "img" / "horse00_000000281447.jpg")
+    gt = load_label_map(SAMPLE_DIR / "gt" / "horse00_000000281447.png") > 0
     dist = cv2.distanceTransform(gt.astype(np.uint8), cv2.DIST_L2, 5)
     y, x = np.unravel_index(int(dist.argmax()), dist.shape)         # the object's most interior pixel
     clicks = [interseg.Click(float(x), float(y)), interseg.Click(5, 5, positive=False)]
