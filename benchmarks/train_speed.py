@@ -18,6 +18,8 @@ Settings, each adding one lever to the one before:
   +workers N  N loader workers instead of 2 (--workers, default 1)
   +folded     the gradient-free passes (correction steps, distillation teacher) on a copy with batch
               norm folded into the convolutions and bfloat16 weights (models/folding.py)
+  fp32+levers the last setting in float32, measured only on a CPU where bfloat16 convolutions are
+              slower than float32 ones (interseg/models/bf16_probe.py; the ratio is printed first)
 
 Usage: python benchmarks/train_speed.py [--recipe lite0_cpu_multi_long] [--iters 24] [--warmup 3]
 """
@@ -34,6 +36,7 @@ import torch
 
 from interseg.config import load_config
 from interseg.data.prepared import read_index
+from interseg.models.bf16_probe import bf16_conv_speedup
 from interseg.training.data import collate
 from interseg.training.recipe import load_recipe
 from interseg.training.trainer import Trainer, TrainOptions
@@ -102,6 +105,10 @@ def main() -> None:
     if args.workers != 2:
         settings.append((f"+workers {args.workers}", "bf16", have_prepared, args.workers, False))
     settings.append(("+folded", "bf16", have_prepared, args.workers, True))
+    ratio = bf16_conv_speedup()
+    print(f"a 3x3 convolution runs {ratio:.2f}x as fast in bfloat16 as in float32 on this CPU")
+    if ratio < 1:  # no fast bfloat16 kernels here: the same levers in float32 as well
+        settings.append(("fp32+levers", "fp32", have_prepared, args.workers, True))
     print(f"{'setting':<12} {'img/s':>7} {'x before':>9} {'load ms/img':>12} {'wait ms/img':>12} {'step ms/img':>12}")
     base = None
     for label, precision, prepared, workers, fold in settings:

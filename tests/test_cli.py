@@ -116,3 +116,16 @@ def test_refused_pickle_on_resume_is_one_clear_line(cfg, tmp_path):
     msg = str(e.value)
     assert "refused: it holds Python objects besides tensors" in msg and "\n" not in msg
     assert "weights_only" not in msg
+
+
+@pytest.mark.parametrize("ratio,warned", [(0.6, True), (1.8, False)])
+def test_bf16_on_a_cpu_where_it_is_slower_is_pointed_out(tmp_path, capsys, monkeypatch, ratio, warned):
+    import interseg.models.bf16_probe as probe
+
+    monkeypatch.setattr(probe, "bf16_conv_speedup", lambda: ratio)
+    image = require_data("GrabCut") / "data_GT" / "106024.jpg"
+    out = tmp_path / "m.png"
+    assert main(["predict", str(image), "--click", "200,150", "--bf16", "--cpu", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ("--bf16: bfloat16 convolutions are 1.7x slower than float32 on this CPU" in err) is warned
+    assert out.is_file()

@@ -312,6 +312,32 @@ def test_bf16_autocast_gives_the_fp32_gradients(cfg, tmp_path):
     assert cos(g32, g16, dim=0) > cos(g32, g_other, dim=0) + 0.3
 
 
+@pytest.mark.parametrize("ratio,warned", [(0.6, True), (1.8, False)])
+def test_bf16_recipe_warns_where_bfloat16_is_slower(cfg, tmp_path, monkeypatch, capsys, ratio, warned):
+    """A bf16 recipe on a CPU whose bfloat16 convolutions are slower than float32 (a Xeon without AMX:
+    0.6x) says so at start, in the log and on screen, and trains on as the recipe says."""
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    import interseg.models.bf16_probe as probe
+
+    monkeypatch.setattr(probe, "bf16_conv_speedup", lambda: ratio)
+    cfg = _cfg_with_exps(cfg, tmp_path)
+    text = TINY.replace("  SEED: 3", "  SEED: 3\n  PRECISION: bf16")
+    out = Trainer(_recipe(tmp_path, text), cfg, TrainOptions(workers=0, max_iters=1)).run()
+    log = (out / "train.log").read_text()
+    screen = capsys.readouterr().out
+    expected = "TRAIN.PRECISION bf16: bfloat16 convolutions are 1.7x slower than float32 on this CPU"
+    assert (expected in log) is warned and (expected in screen) is warned
+    assert "--set TRAIN.PRECISION=fp32" in log if warned else "slower" not in log
+
+
+def test_bf16_probe_measures_a_ratio_once():
+    from interseg.models.bf16_probe import bf16_conv_speedup
+
+    ratio = bf16_conv_speedup()
+    assert 0.05 < ratio < 20 and bf16_conv_speedup() == ratio
+
+
 def test_depthwise_convolution_stays_float32_when_training_under_cpu_autocast():
     from interseg.models.layers import DepthwiseConv2d
 

@@ -8,6 +8,7 @@ plain values, never a namespace.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..errors import ConfigError
 from ..inference.grabcut import GrabCutPredictor
 from ..inference.loading import DEFAULT_MODEL, load_predictor
 from ..inference.predictor import Predictor
+from ..models.bf16_probe import bf16_warning
 
 BASELINES = {"grabcut": GrabCutPredictor}
 
@@ -59,6 +61,10 @@ def build_predictors(args: argparse.Namespace, cfg: Config, *, with_max_size: bo
         p = load_predictor(spec, models_dir=cfg.INTERACTIVE_MODELS_PATH, device=device_of(args), **opts)
         if p.name in predictors:
             raise ConfigError(f"two models named {p.name!r} in one run")
+        if opts["precision"] == "bf16" and str(getattr(p, "device", "")) == "cpu":
+            warning = bf16_warning("--bf16")
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
         predictors[p.name] = p
     return predictors
 

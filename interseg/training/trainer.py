@@ -33,6 +33,7 @@ from ..inference.session import Session, active_interactions
 from ..inference.zoom_in import ZoomInParams
 from ..interactions.types import INTERACTION_TYPES, interaction_from_dict
 from ..interactions.users import SimulatedUser
+from ..models.bf16_probe import bf16_warning
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.folding import FoldedForward
 from ..models.inputs import build_maps, select_interactions
@@ -378,6 +379,11 @@ class Trainer:
             log.info("recipe %s: %s, %s; %d iterations/epoch x %d epochs, batch %d x %d process(es)",
                      self.recipe.name, self.net.arch.backbone, self.init_note, self.iters_per_epoch, t.EPOCHS,
                      self.batch, self.world)
+            if t.PRECISION == "bf16" and self.device.type == "cpu":
+                warning = bf16_warning("TRAIN.PRECISION bf16")
+                if warning:
+                    print(f"warning: {warning} (--set TRAIN.PRECISION=fp32)", flush=True)
+                    log.warning("%s (--set TRAIN.PRECISION=fp32)", warning)
         loader = torch.utils.data.DataLoader(
             self.stream, batch_size=self.batch, shuffle=False, num_workers=self.opts.workers, collate_fn=collate,
             persistent_workers=False, drop_last=True)
