@@ -33,19 +33,9 @@ from interseg.models.backbones import backbone_spec
 from interseg.models.folding import FoldedForward
 from interseg.models.network import ArchConfig, IntersegNet
 from interseg.models.onnx_export import export_onnx
+from interseg.timing import median_ms
 
 DEFAULT = "effnet_lite0,effnet_lite2,mit_b0,mit_b1,hrnet18s,hrnet18,mit_b4"
-
-
-def median_ms(fn, reps: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def bench_arch(arch: str, s: int, reps: int, threads: int) -> tuple[float, ...]:

@@ -11,20 +11,11 @@ measure the ratio once and warn when the setting costs time.
 from __future__ import annotations
 
 import functools
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # first call: oneDNN picks and caches its kernel
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2] * 1e3
+from ..timing import median_ms
 
 
 @functools.cache
@@ -36,9 +27,9 @@ def bf16_conv_speedup(repeats: int = 5) -> float:
     x = torch.randn(8, 96, 64, 64, generator=gen).contiguous(memory_format=torch.channels_last)
     w = torch.randn(96, 96, 3, 3, generator=gen) * 0.05
     with torch.no_grad():
-        fp32 = _median_ms(lambda: F.conv2d(x, w, padding=1), repeats)
+        fp32 = median_ms(lambda: F.conv2d(x, w, padding=1), repeats, warmup=1)
         xb, wb = x.bfloat16(), w.bfloat16()
-        bf16 = _median_ms(lambda: F.conv2d(xb, wb, padding=1), repeats)
+        bf16 = median_ms(lambda: F.conv2d(xb, wb, padding=1), repeats, warmup=1)
     return fp32 / bf16
 
 
