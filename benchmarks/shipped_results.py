@@ -2,14 +2,19 @@
 
 1. NoI@85/90/95 (RITM click simulator, at most 20 interactions) on GrabCut, Berkeley and DAVIS, for clicks,
    contours and strokes, on every object.
+   With each row, the share of clicks the model ignored (a positive click left outside the mask it
+   produced, a negative one inside) per dataset.
 2. IoU ± std and Boundary IoU ± std under the 27-sequence protocol (every order of the three input types
    over the first three interactions, then clicks; mean over the first 10 interactions; the ± is the std
    over the 27 sequences) on the first --iou-limit objects of each dataset.
+3. NoI@85/90/95 with contours and strokes drawn as people draw them (``--user human-like``: short
+   scribbles, loose or partial outlines), on every object (skip with --no-human-like).
 
-Writes OUTPUT/noi/ and OUTPUT/iou27/ (results.json, results.csv, table.md, miou_curves.png, resumable
-records), docs/results.md, docs/miou_noi.png, docs/miou_27seq.png; with --update-readme it replaces the
-block between the README's ``results:begin``/``results:end`` markers, and with --update-metadata it writes
-the headline numbers into the shipped checkpoints (shown by ``interseg models list``).
+Writes OUTPUT/noi/, OUTPUT/iou27/ and OUTPUT/noi_human/ (results.json, results.csv, table.md,
+miou_curves.png, resumable records), docs/results.md, docs/miou_noi.png, docs/miou_27seq.png; with
+--update-readme it replaces the block between the README's ``results:begin``/``results:end`` markers,
+and with --update-metadata it writes the headline numbers into the shipped checkpoints (shown by
+``interseg models list``).
 
 Usage:  python benchmarks/shipped_results.py [--config config.yml] [--iou-limit 6] [--update-readme]
 """
@@ -31,6 +36,7 @@ from interseg.models.checkpoint import update_metadata
 
 DATASETS = ["GrabCut", "Berkeley", "DAVIS"]
 TYPES = ("point", "contour", "stroke")
+HUMAN_TYPES = ("contour", "stroke")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,16 +49,28 @@ def _spc(per_ds: dict, rows_of) -> float:
     return t / n if n else float("nan")
 
 
-def noi_table(results: dict) -> str:
-    head = ["model", "input"] + [f"{d} NoI@85 / 90 / 95 (≥20@90)" for d in DATASETS] + ["SPC (s)"]
+def _ignored(per_ds: dict, t: str) -> str:
+    """The click rows' share of ignored clicks per dataset (other rows hold only the odd fallback click)."""
+    shares = [per_ds[d]["noi"][t].get("ignored_clicks") for d in DATASETS]
+    if t != "point" or all(v is None for v in shares):
+        return "–"
+    return " / ".join("–" if v is None else f"{100 * v:.1f}" for v in shares) + " %"
+
+
+def noi_table(results: dict, types: tuple[str, ...] = TYPES, label: str = "", clicks: bool = True) -> str:
+    """One row per model and input type; ``clicks`` adds the ignored clicks' share per dataset."""
+    head = (["model", "input"] + [f"{d} NoI@85 / 90 / 95 (≥20@90)" for d in DATASETS]
+            + (["ignored clicks (G / B / D)"] if clicks else []) + ["SPC (s)"])
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for pname, per_ds in results["predictors"].items():
-        for t in TYPES:
-            cells = [pname, t]
+        for t in types:
+            cells = [pname, label + t]
             for d in DATASETS:
                 row = per_ds[d]["noi"][t]
                 cells.append(f"{row['NoI@85']:.2f} / **{row['NoI@90']:.2f}** / {row['NoI@95']:.2f} "
                              f"({row['>=20@90']})")
+            if clicks:
+                cells.append(_ignored(per_ds, t))
             cells.append(f"{_spc(per_ds, lambda r, t=t: [r['noi'][t]['timing']]):.3f}")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -80,6 +98,8 @@ def main() -> None:
     ap.add_argument("--noi-limit", type=int, help="objects per dataset for NoI (default: all; for a quick check)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    ap.add_argument("--no-human-like", dest="human_like", action="store_false",
+                    help="leave out the table with human-like contours and strokes")
     ap.add_argument("--update-readme", action="store_true")
     ap.add_argument("--update-metadata", action="store_true")
     args = ap.parse_args()
@@ -95,18 +115,27 @@ def main() -> None:
     iou = run_benchmark(predictors, DATASETS, cfg,
                         EvalSettings(mode="iou", schedule="product", boundary_iou=True, limit=args.iou_limit),
                         args.output / "iou27", workers=args.workers)
+    human = (run_benchmark(predictors, DATASETS, cfg,
+                           EvalSettings(mode="noi", input_types=HUMAN_TYPES, user="human-like", limit=args.noi_limit),
+                           args.output / "noi_human", workers=args.workers) if args.human_like else None)
 
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     shutil.copy(args.output / "noi" / "miou_curves.png", docs / "miou_noi.png")
     shutil.copy(args.output / "iou27" / "miou_curves.png", docs / "miou_27seq.png")
     n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
+    human_part = [] if human is None else [
+        "With contours and strokes drawn as people draw them (`--user human-like`: one to several short "
+        "scribbles 3–15 px wide; loose, partial or box outlines), NoI@85/90/95 on the same objects:",
+        "", noi_table(human, HUMAN_TYPES, label="human-like ", clicks=False), ""]
     block = "\n".join([
         "NoI@85/90/95 (mean number of interactions to reach the IoU; RITM click simulator, at most 20; "
         "in brackets the objects whose NoI@90 is 20, as the reference counts ≥20@90) on "
         + " + ".join(str(next(iter(noi["predictors"].values()))[d]["noi"]["point"]["objects"]) for d in DATASETS)
-        + " objects:",
+        + " objects; ignored clicks: the share of clicks left on the wrong side of the mask they produced "
+        "(GrabCut / Berkeley / DAVIS):",
         "", noi_table(noi), "",
+        *human_part,
         "IoU ± std and Boundary IoU ± std (×100, boundary width 0.5 % of the diagonal) under the 27-sequence "
         "protocol, mean over the first 10 interactions, on the first "
         + ", ".join(f"{n} {d}" for d, n in n_iou.items()) + " objects:",
@@ -132,8 +161,13 @@ def main() -> None:
             if not path.is_file() or name not in noi["predictors"]:
                 continue
             per = noi["predictors"][name]
-            update_metadata(path, {"results": {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
-                                               for d in ("GrabCut", "DAVIS") for t in TYPES}})
+            values = {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
+                      for d in ("GrabCut", "DAVIS") for t in TYPES}
+            if human is not None:
+                hum = human["predictors"][name]
+                values |= {f"NoI@90 {d} human-like {t}": f"{hum[d]['noi'][t]['NoI@90']:.2f}"
+                           for d in ("GrabCut", "DAVIS") for t in HUMAN_TYPES}
+            update_metadata(path, {"results": values})
             print(f"results written into {path}")
 
 

@@ -75,18 +75,21 @@ def write_json(path: Path, results: dict) -> None:
 
 
 def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:
-    """mIoU vs number of interactions: one panel per dataset, a line per predictor and input type."""
+    """mIoU vs number of interactions: one panel per dataset, a line per predictor and input type — a
+    colour per predictor, a line style per input type, so that a dozen lines stay apart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    datasets = sorted({ds for per in results["predictors"].values() for ds in per})
+    datasets = list(dict.fromkeys(ds for per in results["predictors"].values() for ds in per))
     if not datasets:
         return
+    colours = plt.get_cmap("tab10").colors
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
     for ax, ds in zip(axes[0], datasets, strict=True):
-        for pred_name, per in results["predictors"].items():
+        for i, (pred_name, per) in enumerate(results["predictors"].items()):
             res = per.get(ds)
             if res is None:
                 continue
@@ -99,14 +102,23 @@ def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:
                 curves = {k: [sum(v) / len(v) for v in zip(*cs, strict=True)] for k, cs in grouped.items()}
                 if settings.schedule == "product":
                     curves = {f"{k} first": v for k, v in curves.items()}
-            for label, c in curves.items():
-                ax.plot(range(1, len(c) + 1), c, marker=".", label=f"{pred_name}: {label}")
+            for j, (label, c) in enumerate(curves.items()):
+                line, marker = styles[j % len(styles)]
+                ax.plot(range(1, len(c) + 1), c, linestyle=line, marker=marker, markersize=3,
+                        color=colours[i % len(colours)], label=f"{pred_name}: {label}")
         ax.set_title(ds)
         ax.set_xlabel("number of interactions")
         ax.set_ylabel("mIoU")
         ax.grid(alpha=0.3)
         ax.set_ylim(top=1.0)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:      # a predictor missing from the first panel still gets its entries
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    ncol = max(1, len({lab.split(": ")[0] for lab in labels}))     # a column per predictor
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * ((len(labels) + ncol - 1) // ncol), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
