@@ -125,7 +125,7 @@ def main() -> None:
     shutil.copy(args.output / "iou27" / "miou_curves.png", docs / "miou_27seq.png")
     n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
     human_part = [] if human is None else [
-        "With contours and strokes drawn as people draw them (`--user human-like`: one to several short "
+        "With contours and strokes drawn as people draw them (`--user human-like`: one to three short "
         "scribbles 3–15 px wide; loose, partial or box outlines), NoI@85/90/95 on the same objects:",
         "", noi_table(human, HUMAN_TYPES, label="human-like ", clicks=False), ""]
     block = "\n".join([
