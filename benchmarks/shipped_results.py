@@ -51,10 +51,18 @@ def _spc(per_ds: dict, rows_of) -> float:
 
 def _ignored(per_ds: dict, t: str) -> str:
     """The click rows' share of ignored clicks per dataset (other rows hold only the odd fallback click)."""
+    if t != "point":
+        return "–"
     shares = [per_ds[d]["noi"][t].get("ignored_clicks") for d in DATASETS]
-    if t != "point" or all(v is None for v in shares):
+    if all(v is None for v in shares):
         return "–"
     return " / ".join("–" if v is None else f"{100 * v:.1f}" for v in shares) + " %"
+
+
+def _headline(per_ds: dict, types: tuple[str, ...], label: str = "") -> dict[str, str]:
+    """The NoI@90 figures written into a shipped model's metadata."""
+    return {f"NoI@90 {d} {label}{t}": f"{per_ds[d]['noi'][t]['NoI@90']:.2f}"
+            for d in ("GrabCut", "DAVIS") for t in types}
 
 
 def noi_table(results: dict, types: tuple[str, ...] = TYPES, label: str = "", clicks: bool = True) -> str:
@@ -160,13 +168,9 @@ def main() -> None:
             path = SHIPPED_DIR / f"{name}.safetensors"
             if not path.is_file() or name not in noi["predictors"]:
                 continue
-            per = noi["predictors"][name]
-            values = {f"NoI@90 {d} {t}": f"{per[d]['noi'][t]['NoI@90']:.2f}"
-                      for d in ("GrabCut", "DAVIS") for t in TYPES}
+            values = _headline(noi["predictors"][name], TYPES)
             if human is not None:
-                hum = human["predictors"][name]
-                values |= {f"NoI@90 {d} human-like {t}": f"{hum[d]['noi'][t]['NoI@90']:.2f}"
-                           for d in ("GrabCut", "DAVIS") for t in HUMAN_TYPES}
+                values |= _headline(human["predictors"][name], HUMAN_TYPES, "human-like ")
             update_metadata(path, {"results": values})
             print(f"results written into {path}")
 

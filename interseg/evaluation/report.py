@@ -111,14 +111,12 @@ def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:
         ax.set_ylabel("mIoU")
         ax.grid(alpha=0.3)
         ax.set_ylim(top=1.0)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0][1:]:      # a predictor missing from the first panel still gets its entries
+    entries: dict[str, object] = {}     # label -> line, over every panel (a predictor may lack a dataset)
+    for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    ncol = max(1, len({lab.split(": ")[0] for lab in labels}))     # a column per predictor
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=ncol, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 * ((len(labels) + ncol - 1) // ncol), 1, 1))
+            entries.setdefault(lab, h)
+    ncol = len(results["predictors"])     # a column per predictor
+    fig.legend(list(entries.values()), list(entries), fontsize=7, loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * -(-len(entries) // ncol), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
