@@ -54,7 +54,7 @@ def test_train_finds_packaged_recipe_by_name_and_refuses_unknown(tmp_path, capsy
 def test_negative_click_gets_our_message_not_argparse(capsys):
     image = require_data("GrabCut") / "data_GT" / "106024.jpg"
     assert main(["predict", str(image), "--click", "-5,10", "-o", "/tmp/never.png"]) == 2
-    assert "point (-5.0, 10.0) is outside the 481x321 image" in capsys.readouterr().err
+    assert "click (-5.0, 10.0) is outside the 481x321 image" in capsys.readouterr().err
     assert main(["predict", str(image), "--click", "nan,10", "-o", "/tmp/never.png"]) == 2
     assert "not a finite number" in capsys.readouterr().err
 

@@ -163,7 +163,8 @@ def check_inside(interaction: Interaction, height: int, width: int) -> None:
     bad = (pts[:, 0] < 0) | (pts[:, 0] > width - 1) | (pts[:, 1] < 0) | (pts[:, 1] > height - 1)
     if bad.any():
         x, y = pts[bad][0]
-        raise InteractionError(f"{interaction.kind} point ({x:.1f}, {y:.1f}) is outside the "
+        what = "click" if interaction.kind == "point" else f"{interaction.kind} point"
+        raise InteractionError(f"{what} ({x:.1f}, {y:.1f}) is outside the "
                                f"{width}x{height} image")
 
 
