@@ -171,8 +171,8 @@ def main() -> None:
             values = _headline(noi["predictors"][name], TYPES)
             if human is not None:
                 values |= _headline(human["predictors"][name], HUMAN_TYPES, "human-like ")
-            update_metadata(path, {"results": values})
-            print(f"results written into {path}")
+            written = update_metadata(path, {"results": values})
+            print(f"results {'written into' if written else 'unchanged in'} {path}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,22 @@ def test_pickled_checkpoint_is_refused(tmp_path):
         load_checkpoint(tmp_path / "t.pth")
 
 
+def test_metadata_update_rewrites_only_on_change(tmp_path):
+    """Writing the results a shipped file already holds leaves its bytes alone (safetensors may order
+    the header differently on each write); new values are merged in, weights untouched."""
+    from interseg.models.checkpoint import read_metadata, update_metadata
+
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16))
+    path = save_checkpoint(tmp_path / "m.safetensors", net, {"name": "m", "results": {"NoI@90": "2.48"}})
+    before = path.read_bytes()
+    assert update_metadata(path, {"results": {"NoI@90": "2.48"}}) is False
+    assert path.read_bytes() == before
+    assert update_metadata(path, {"results": {"NoI@90": "2.40"}}) is True
+    assert read_metadata(path)[1] == {"name": "m", "results": {"NoI@90": "2.40"}}
+    a, b = net.state_dict(), load_checkpoint(path)[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_truncated_foreign_and_tampered_checkpoints(tmp_path):
     net = IntersegNet(ArchConfig("mit_b0"))
     good = save_checkpoint(tmp_path / "m.safetensors", net)

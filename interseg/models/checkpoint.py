@@ -35,10 +35,18 @@ def save_checkpoint(path: str | Path, net: IntersegNet, meta: dict | None = None
     return path
 
 
-def update_metadata(path: str | Path, changes: dict) -> None:
-    """Rewrite a checkpoint with ``changes`` merged into its metadata (weights unchanged)."""
-    net, meta = load_checkpoint(path)
-    save_checkpoint(path, net, {**meta, **changes})
+def update_metadata(path: str | Path, changes: dict) -> bool:
+    """Rewrite a checkpoint with ``changes`` merged into its metadata (weights unchanged); return
+    whether it was rewritten. A file whose metadata already holds ``changes`` is left as it is:
+    safetensors may order the header differently on each write, which would change a shipped
+    file's bytes for nothing."""
+    _, meta = read_metadata(path)
+    merged = {**meta, **changes}
+    if merged == meta:
+        return False
+    net, _ = load_checkpoint(path)
+    save_checkpoint(path, net, merged)
+    return True
 
 
 def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
