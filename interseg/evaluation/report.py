@@ -117,6 +117,7 @@ def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:
             entries.setdefault(lab, h)
     ncol = len(results["predictors"])     # a column per predictor
     fig.legend(list(entries.values()), list(entries), fontsize=7, loc="lower center", ncol=ncol, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 * -(-len(entries) // ncol), 1, 1))
+    legend_rows = math.ceil(len(entries) / ncol)
+    fig.tight_layout(rect=(0, 0.06 * legend_rows, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
