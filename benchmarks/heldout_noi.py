@@ -4,12 +4,15 @@ the benchmarks (GrabCut, Berkeley, DAVIS stay for the final report).
 The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of each training set in
 --datasets, by default the whole pool: DUTS, CCP, PascalVOC2007, COCO_MVal_train, ECSSD; never
 trained on); each object is segmented at its native size with the checkpoint's own predictor
-options (its recommended ZoomIn start included), and the script prints NoI@90 (at most 20
+options (its recommended ZoomIn start included) — or, with --long-side N, scaled so that its longer
+side is N px (the prepared pool caps the shorter side at 512 px; DAVIS's frames are 854 px wide, and a
+setting that matters only for large objects shows only there) — and the script prints NoI@90 (at most 20
 interactions, RITM click simulator; overall and per training set) and the mean IoU after the first
 interaction, per input type.
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
                                          [--datasets DUTS,CCP,...] [--user reference|human-like]
+                                         [--long-side N]
                                          [--refine none|guided [--refine-radius R] [--refine-eps E]]
 """
 
@@ -47,6 +50,8 @@ def main() -> None:
                     help="contours and strokes as the reference protocol draws them, or as people do")
     ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
                     help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
+    ap.add_argument("--long-side", type=int, metavar="N",
+                    help="scale every held-out image (and mask) so that its longer side is N px")
     add_refine_args(ap)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -55,10 +60,12 @@ def main() -> None:
     names = csv(args.datasets)
     for name in names:
         ds = build_train_dataset(name, cfg)
-        samples += [(name, i, ds[i]) for i in split_indices(ds, args.val_fraction, "val")[: args.per_dataset]]
+        for i in split_indices(ds, args.val_fraction, "val")[: args.per_dataset]:
+            s = ds[i]
+            samples.append((name, i, s.scaled(args.long_side / max(s.shape)) if args.long_side else s))
     settings = EvalSettings(mode="noi", max_interactions=20, user=args.user)
     print(f"{len(samples)} held-out objects ({', '.join(names)}), NoI@90 / first-interaction IoU, "
-          f"{args.user} user")
+          f"{args.user} user" + (f", longer side {args.long_side} px" if args.long_side else ""))
     for ckpt in args.checkpoints:
         predictor = load_predictor(ckpt, models_dir=cfg.INTERACTIVE_MODELS_PATH, refine=args.refine,
                                    refine_radius=args.refine_radius, refine_eps=args.refine_eps)

@@ -71,3 +71,17 @@ def test_prepare_command(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "prep" / "ECSSD" / "index.json").is_file()
     assert main(["datasets", "prepare", "GrabCut", "--config", str(tmp_path / "c.yml")]) == 2
     assert "GrabCut: not a training set" in capsys.readouterr().err
+
+
+def test_scaling_a_sample_up_is_smooth_and_keeps_the_object(grabcut_samples):
+    s = grabcut_samples[0]
+    big = s.scaled(854 / max(s.shape))
+    assert max(big.shape) == 854 and big.gt.dtype == bool and big.gt.shape == big.shape == big.ignore.shape
+    assert abs(big.gt.mean() - s.gt.mean()) < 0.01           # nearest-neighbour mask: same object share
+    # bilinear when it grows: a step between neighbours is spread over two pixels, which halves the mean
+    # squared difference of a pixel-repeating (blocky) copy
+    double = s.scaled(2.0).image.astype(int)
+    blocky = np.repeat(np.repeat(s.image, 2, axis=0), 2, axis=1).astype(int)
+    assert double.shape == blocky.shape
+    assert (np.diff(double, axis=1) ** 2).mean() < 0.8 * (np.diff(blocky, axis=1) ** 2).mean()
+    assert s.scaled(0.5).shape == (round(s.shape[0] * 0.5), round(s.shape[1] * 0.5))

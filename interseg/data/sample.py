@@ -39,12 +39,13 @@ class Sample:
         return self.scaled(max_size / max(h, w))
 
     def scaled(self, s: float) -> Sample:
-        """A copy with both sides scaled by ``s`` (area-averaged image, nearest-neighbour masks)."""
+        """A copy with both sides scaled by ``s`` (image area-averaged when it shrinks, bilinear when it
+        grows; nearest-neighbour masks)."""
         import cv2
 
         h, w = self.shape
         size = (max(1, round(w * s)), max(1, round(h * s)))
-        img = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
+        img = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
         def rm(m: np.ndarray) -> np.ndarray:
             return cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
