@@ -6,9 +6,10 @@ The images are the trainer's validation split (``TRAIN.VAL_FRACTION`` of each tr
 trained on); each object is segmented at its native size with the checkpoint's own predictor
 options (its recommended ZoomIn start included) — or, with --long-side N, scaled so that its longer
 side is N px (the prepared pool caps the shorter side at 512 px; DAVIS's frames are 854 px wide, and a
-setting that matters only for large objects shows only there) — and the script prints NoI@90 (at most 20
-interactions, RITM click simulator; overall and per training set) and the mean IoU after the first
-interaction, per input type.
+setting that matters only for large objects shows only there; the enlarged images hold no extra
+detail, so compare networks on the same predictor settings with it, not input sizes) — and the script
+prints NoI@90 (at most 20 interactions, RITM click simulator; overall and per training set) and the mean
+IoU after the first interaction, per input type.
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
                                          [--datasets DUTS,CCP,...] [--user reference|human-like]
