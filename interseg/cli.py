@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="recommend this longest side of the network input on the whole image")
     add_refine_args(rc, recommend=True)
 
+    im = mk_sub.add_parser("import", help="convert a SAIC-IS or RITM .pth checkpoint into an interseg checkpoint "
+                                          "(read safely, once; later loads need no unpickling)")
+    im.add_argument("checkpoint", type=Path, help="the reference's .pth (e.g. hrnet18_multi.pth)")
+    im.add_argument("-o", "--output", type=Path, required=True, help="NAME.safetensors to write")
+
     ex = sub.add_parser("export-onnx", help="export a checkpoint to ONNX and check it against PyTorch")
     ex.add_argument("--checkpoint", required=True, metavar="NAME|PATH")
     ex.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),

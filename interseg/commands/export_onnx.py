@@ -24,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
                               f"({e})") from None
     status = "OK" if diff <= TOLERANCE else "MISMATCH"
     print(f"wrote {args.output} ({net.arch.backbone}, input {size[0]}x{size[1]}); "
-          f"max |logit difference| vs PyTorch = {diff:.2e} ({status}, tolerance {TOLERANCE})")
+          f"max |logit difference| vs PyTorch (relative to max(1, max |logit|)) = {diff:.2e} ({status}, "
+          f"tolerance {TOLERANCE})")
     return 0 if diff <= TOLERANCE else 1

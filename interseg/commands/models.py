@@ -1,4 +1,4 @@
-"""``interseg models create | list | publish``"""
+"""``interseg models create | list | publish | recommend | import``"""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return publish(args)
     if args.models_command == "recommend":
         return recommend(args)
+    if args.models_command == "import":
+        return import_reference(args)
     raise ConfigError(f"unknown models command {args.models_command}")
 
 
@@ -98,8 +100,14 @@ def _recommended(meta: dict, source: str | Path) -> str:
 
     rec = recommended_options(meta, source)
     parts = [f"ZoomIn after {rec['zoom_in_skip_clicks']} clicks"] if "zoom_in_skip_clicks" in rec else []
-    if "max_size" in rec:
+    if rec.get("zoom_in") is False:
+        parts = ["no ZoomIn"]
+    if "fixed_size" in rec:
+        parts.append(f"network input stretched to {rec['fixed_size'][0]}x{rec['fixed_size'][1]}")
+    if rec.get("max_size"):
         parts.append(f"network input {rec['max_size']} px")
+    if rec.get("click_guard") is False:
+        parts.append("no click guard")
     if rec.get("refine", "none") != "none":
         parts.append(f"refine {rec['refine']} r={rec['refine_radius']} eps={rec['refine_eps']}")
     return "; ".join(parts) or "-"
@@ -169,4 +177,30 @@ def recommend(args: argparse.Namespace) -> int:
         return 0
     update_metadata(path, {"inference": block})
     print(f"{path}: inference recommendations now {block}")
+    return 0
+
+
+def import_reference(args: argparse.Namespace) -> int:
+    """A SAIC-IS/RITM ``.pth`` as an interseg checkpoint: the same weights, the architecture read from
+    the file, and metadata naming the source and the reference's predictor settings."""
+    from ..errors import CheckpointError
+    from ..models.reference import ReferenceNet, is_pickle_file, load_reference_checkpoint
+
+    src: Path = args.checkpoint
+    if not src.is_file():
+        raise CheckpointError(f"{src}: checkpoint file not found")
+    if not is_pickle_file(src):
+        raise CheckpointError(f"{src}: not a PyTorch .pth file (interseg checkpoints need no import)")
+    out: Path = args.output
+    if out.suffix != ".safetensors":
+        raise ConfigError(f"{out}: the output must be a .safetensors file")
+    net, meta = load_reference_checkpoint(src)
+    assert isinstance(net, ReferenceNet)
+    meta["name"] = out.stem
+    save_checkpoint(out, net, meta)
+    a = net.arch
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {meta['source_project']} "
+          f"{a.model_class.split('.')[-1]}, {a.backbone}, inputs {', '.join(a.input_types)}, "
+          f"{'disks' if a.use_disks else 'distance maps'} radius {a.norm_radius:g}; "
+          f"predictor: {_recommended(meta, out)}")
     return 0

@@ -4,7 +4,8 @@ A predictor's options come from three layers, later ones winning:
 
 1. the defaults of :class:`PredictorOptions`;
 2. the settings the model's publisher recommends, stored in the checkpoint's metadata
-   (``inference.zoom_in_skip_clicks``, ``inference.refine``: :func:`recommended_options`);
+   (``inference.zoom_in_skip_clicks``, ``inference.refine``…: :func:`recommended_options`; a model
+   imported from SAIC-IS or RITM records its reference's predictor: fixed size, ZoomIn, flip);
 3. what the caller asks for: keyword arguments of :func:`interseg.load_predictor` or of
    :meth:`NetPredictor.set_options`, or the command line's flags, which the commands turn into the
    same keywords.
@@ -165,9 +166,19 @@ def recommended_options(meta: dict, source: str | Path) -> dict[str, Any]:
         out["zoom_in_skip_clicks"] = skip
     max_size = block.get("max_size")
     if max_size is not None:
-        if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 32:
-            raise CheckpointError(f"{source}: metadata inference.max_size must be an integer >= 32, not {max_size!r}")
+        if not isinstance(max_size, int) or isinstance(max_size, bool) or (max_size < 32 and max_size != 0):
+            raise CheckpointError(f"{source}: metadata inference.max_size must be an integer >= 32 (or 0: the "
+                                  f"image as it is), not {max_size!r}")
         out["max_size"] = max_size
+    # the settings an imported SAIC-IS/RITM model records (its reference's predictor)
+    for key in ("fixed_size", "zoom_in", "zoom_in_target_size", "flip", "click_guard"):
+        if key in block:
+            value = block[key]
+            out[key] = tuple(value) if key == "fixed_size" and isinstance(value, list) else value
+            try:
+                PredictorOptions().with_changes(**{key: out[key]})
+            except ConfigError as e:
+                raise CheckpointError(f"{source}: metadata inference.{key}: {e}") from None
     ref = block.get("refine")
     if ref is not None:
         try:

@@ -3,12 +3,19 @@
 Six maps, in the order ``[point+, point-, contour+, contour-, stroke+, stroke-]`` (the previous-mask
 channel is added by the model input builder).  Clicks are disks,
 contours filled polygons or closed lines (``CONTOUR_FILLED``), strokes lines of a set width.
+
+Networks imported from SAIC-IS or RITM encode clicks as those projects' ``DistMaps`` does
+(``point_maps``): a pixel is in a click's disk when its squared distance from the click, on the
+integer pixel grid, is at most the radius squared (``reference_disk``); or the map is
+``tanh(2 * d / radius)`` of the distance ``d`` to the nearest click, 1 where there is none
+(``reference_distance``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -26,6 +33,7 @@ class EncodingParams:
     click_radius: float = 5.0
     line_width: int = 10
     contour_filled: bool = True
+    point_maps: Literal["disk", "reference_disk", "reference_distance"] = "disk"
 
 
 _SHIFT = 4  # cv2 drawing with 1/16-pixel precision
@@ -61,6 +69,23 @@ def draw_disks(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.
     return out.astype(bool)
 
 
+def reference_point_map(points: np.ndarray, shape: tuple[int, int], radius: float, disks: bool) -> np.ndarray:
+    """One sign's click map as SAIC-IS/RITM compute it; ``points`` (N, 2) are (x, y) at map resolution."""
+    h, w = shape
+    if len(points) == 0:
+        return np.zeros(shape, np.float32) if disks else np.ones(shape, np.float32)
+    rows = np.arange(h, dtype=np.float32)[None, :, None]
+    cols = np.arange(w, dtype=np.float32)[None, None, :]
+    pts = np.asarray(points, np.float32)
+    dy = rows - pts[:, 1, None, None]
+    dx = cols - pts[:, 0, None, None]
+    if disks:
+        d2 = (dy * dy + dx * dx).min(0)
+        return (d2 <= np.float32(radius) ** 2).astype(np.float32)
+    dy, dx = dy / np.float32(radius), dx / np.float32(radius)
+    return np.tanh(2 * np.sqrt((dy * dy + dx * dx).min(0))).astype(np.float32)
+
+
 def interaction_mask(it: Interaction, shape: tuple[int, int], params: EncodingParams) -> np.ndarray:
     """The pixels one interaction marks, at the resolution of ``shape``."""
     if isinstance(it, Click):
@@ -81,8 +106,16 @@ def encode(interactions: Sequence[Interaction], shape: tuple[int, int], params: 
     """(6, H, W) float32 maps.  ``transform`` = (sx, sy, dx, dy) maps image → map coordinates."""
     sx, sy, dx, dy = transform
     maps = np.zeros((6, *shape), np.float32)
+    clicks: dict[bool, list[np.ndarray]] = {True: [], False: []}
     for it in interactions:
         it = it.scaled(sx, sy, dx, dy) if transform != (1.0, 1.0, 0.0, 0.0) else it
+        if params.point_maps != "disk" and isinstance(it, Click):
+            clicks[it.positive].append(it.points[0])
+            continue
         ch = TYPE_OFFSET[it.kind] + (0 if it.positive else 1)
         maps[ch] = np.maximum(maps[ch], interaction_mask(it, shape, params))
+    if params.point_maps != "disk":
+        for positive, pts in clicks.items():
+            maps[0 if positive else 1] = reference_point_map(np.reshape(pts, (-1, 2)), shape, params.click_radius,
+                                                             params.point_maps == "reference_disk")
     return maps

@@ -1,8 +1,10 @@
 """The self-describing checkpoint: a safetensors file of weights whose metadata carries the
 architecture (:class:`ArchConfig`) and training metadata, so loading needs only the path.
 
-safetensors holds tensors and strings only, so loading can never execute code; pickled files
-(``.pth`` from other frameworks) are refused with an explanation.
+safetensors holds tensors and strings only, so loading can never execute code. Pickled ``.pth``
+files are accepted only as SAIC-IS/RITM checkpoints, read with an allow-list that runs nothing
+(``models/reference``); ``interseg models import`` converts them once into this format (their
+architecture as a :class:`ReferenceArch`, metadata ``network: reference``).
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ from safetensors.torch import load_file, save_file
 from ..errors import CheckpointError, ConfigError
 from ..schema import from_dict, to_dict
 from .network import ArchConfig, IntersegNet
+from .reference import ReferenceArch, ReferenceNet, build_reference_net, is_pickle_file, load_reference_checkpoint
+
+#: what a checkpoint's architecture can be: interseg's own, or a reference network's
+NetArch = ArchConfig | ReferenceArch
+Net = IntersegNet | ReferenceNet
 
 FORMAT = "interseg-checkpoint"
 VERSION = "1"
 
 
-def save_checkpoint(path: str | Path, net: IntersegNet, meta: dict | None = None) -> Path:
+def save_checkpoint(path: str | Path, net: Net, meta: dict | None = None) -> Path:
     """Write weights + architecture + ``meta`` (JSON-serialisable) atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     metadata = {"format": FORMAT, "version": VERSION, "arch": json.dumps(to_dict(net.arch)),
                 "meta": json.dumps(meta or {})}
+    if isinstance(net.arch, ReferenceArch):
+        metadata["network"] = "reference"
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata=metadata)
     tmp.replace(path)
@@ -49,10 +58,13 @@ def update_metadata(path: str | Path, changes: dict) -> bool:
     return True
 
 
-def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
+def read_metadata(path: str | Path) -> tuple[NetArch, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
+    if is_pickle_file(path):
+        net, meta = load_reference_checkpoint(path)
+        return net.arch, meta
     try:
         from safetensors import safe_open
 
@@ -61,16 +73,17 @@ def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
     except (SafetensorError, OSError, ValueError) as e:
         with path.open("rb") as fh:
             head = fh.read(4)
-        if head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
-            raise CheckpointError(f"{path}: is a pickled PyTorch file; interseg loads only safetensors checkpoints, "
-                                  f"because unpickling can run arbitrary code") from None
+        if head[:1] == b"\x08" or path.suffix == ".onnx":  # an ONNX protobuf opens with its IR version
+            raise CheckpointError(f"{path}: is an ONNX model, not a checkpoint; give the checkpoint it was exported "
+                                  f"from, with --backend onnx to run it on ONNX Runtime") from None
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint (truncated or corrupt: {e})") from None
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a safetensors file without interseg metadata (foreign weights?)")
     if metadata.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')} is not supported")
     try:
-        arch = from_dict(ArchConfig, json.loads(metadata["arch"]), f"{path}: arch")
+        cls = ReferenceArch if metadata.get("network") == "reference" else ArchConfig
+        arch = from_dict(cls, json.loads(metadata["arch"]), f"{path}: arch")
         meta = json.loads(metadata.get("meta", "{}"))
     except (json.JSONDecodeError, KeyError) as e:
         raise CheckpointError(f"{path}: damaged metadata ({e})") from None
@@ -79,13 +92,19 @@ def read_metadata(path: str | Path) -> tuple[ArchConfig, dict]:
     return arch, meta
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[IntersegNet, dict]:
-    """(network in eval mode, metadata); any mismatch between weights and architecture is an error."""
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[Net, dict]:
+    """(network in eval mode, metadata); any mismatch between weights and architecture is an error.
+    A SAIC-IS/RITM ``.pth`` gives its :class:`ReferenceNet`."""
+    if Path(path).is_file() and is_pickle_file(path):
+        ref, meta = load_reference_checkpoint(path)
+        return ref.to(device).eval(), meta
     arch, meta = read_metadata(path)
     try:
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot read weights ({e})") from None
+    if isinstance(arch, ReferenceArch):
+        return build_reference_net(arch, state, path).to(device).eval(), meta
     net = IntersegNet(arch)
     own = net.state_dict()
     missing = [k for k in own if k not in state]

@@ -66,9 +66,10 @@ def _make_layer(block, cin: int, c: int, blocks: int, stride: int = 1) -> nn.Seq
 
 
 class HighResolutionModule(nn.Module):
-    def __init__(self, channels: list[int], blocks: int) -> None:
+    def __init__(self, channels: list[int], blocks: int, align_corners: bool = False) -> None:
         super().__init__()
         n = len(channels)
+        self.align_corners = align_corners
         self.branches = nn.ModuleList(_make_layer(BasicBlock, c, c, blocks) for c in channels)
         fuse = []
         for i in range(n):
@@ -98,7 +99,7 @@ class HighResolutionModule(nn.Module):
             for j, layer in enumerate(row):
                 z = layer(xs[j])
                 if j > i:
-                    z = F.interpolate(z, size=xs[i].shape[2:], mode="bilinear", align_corners=False)
+                    z = F.interpolate(z, size=xs[i].shape[2:], mode="bilinear", align_corners=self.align_corners)
                 y = y + z
             out.append(self.relu(y))
         return out
@@ -114,10 +115,14 @@ HRNET_VARIANTS = {
 
 
 class HRNet(nn.Module):
-    """HRNetV2 backbone: returns the concatenation of all branches at stride 4 (15 x width channels)."""
+    """HRNetV2 backbone: returns the concatenation of all branches at stride 4 (15 x width channels).
 
-    def __init__(self, variant: str = "w18") -> None:
+    ``align_corners``: how the lower branches are upsampled (the SAIC-IS/RITM networks use ``True``).
+    """
+
+    def __init__(self, variant: str = "w18", align_corners: bool = False) -> None:
         super().__init__()
+        self.align_corners = align_corners
         w, l1_blocks, blocks, modules = HRNET_VARIANTS[variant]
         self.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
         self.bn1 = _bn(64)
@@ -137,7 +142,8 @@ class HRNet(nn.Module):
                     trans.append(nn.Sequential(nn.Conv2d(prev[-1], c, 3, 2, 1, bias=False), _bn(c),
                                                nn.ReLU(inplace=True)))
             setattr(self, f"transition{s - 1}", nn.ModuleList(trans))
-            setattr(self, f"stage{s}", nn.Sequential(*[HighResolutionModule(chans, blocks) for _ in range(nmod)]))
+            setattr(self, f"stage{s}", nn.Sequential(*[HighResolutionModule(chans, blocks, align_corners)
+                                                               for _ in range(nmod)]))
             prev = chans
         self.out_channels = sum(prev)
 
@@ -152,7 +158,7 @@ class HRNet(nn.Module):
             xs = [t(xs[i] if i < len(xs) else xs[-1]) for i, t in enumerate(trans)]
             xs = getattr(self, f"stage{s}")(xs)
         size = xs[0].shape[2:]
-        return torch.cat([xs[0]] + [F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        return torch.cat([xs[0]] + [F.interpolate(x, size=size, mode="bilinear", align_corners=self.align_corners)
                                     for x in xs[1:]], 1)
 
 

