@@ -173,7 +173,7 @@ def main() -> None:
     s = args.size
     print(f"{args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, onnxruntime {ort.__version__}")
     print(f"{'architecture':<14} {'params (M)':>10} {'torch ms':>9} {'torch+flip ms':>14} {'folded ms':>10} "
-          f"{'folded+flip ms':>15} {'onnx ms':>8} {'onnx max|diff|':>15}")
+          f"{'folded+flip ms':>15} {'onnx ms':>8} {'onnx rel. diff':>15}")
     archs = csv(args.archs)
     for arch in archs:
         params, eager, flip, f_eager, f_flip, onnx_ms, diff = bench_arch(arch, s, args.reps, args.threads)
