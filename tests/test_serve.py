@@ -293,3 +293,11 @@ def test_brush_rle_against_label_studio_sdk(tmp_path):
     res = json.loads(out.stdout)
     np.testing.assert_array_equal(np.array(res["decoded"]).reshape(h, w), m)   # their decoder reads ours
     np.testing.assert_array_equal(decode_mask(res["theirs"], h, w), m)        # ours reads their encoder
+
+
+def test_refusal_before_any_setup_names_what_to_do():
+    from interseg.serve.images import ImageFetcher
+
+    with pytest.raises(ServeError, match="no image host is allowed yet: connect Label Studio") as e:
+        ImageFetcher().fetch("http://127.0.0.2:9/photo.jpg")
+    assert e.value.status == 403 and "no host" not in str(e.value)

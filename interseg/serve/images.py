@@ -75,9 +75,11 @@ class ImageFetcher:
         for _ in range(MAX_REDIRECTS + 1):
             o = origin(url)
             if o not in self.allowed:
-                hosts = ", ".join(sorted(self.allowed)) or "no host"
-                raise ServeError(403, f"{url}: images are fetched only from {hosts} (the Label Studio host of "
-                                 f"/setup, or --allow-host)")
+                if not self.allowed:
+                    raise ServeError(403, f"{url}: no image host is allowed yet: connect Label Studio (its /setup "
+                                     f"call registers its host) or start the server with --allow-host URL")
+                raise ServeError(403, f"{url}: images are fetched only from {', '.join(sorted(self.allowed))} "
+                                 f"(the Label Studio host of /setup, or --allow-host)")
             headers = {"Authorization": f"Token {self.tokens[o]}"} if o in self.tokens else {}
             try:
                 with httpx.stream("GET", url, headers=headers, timeout=self.timeout, follow_redirects=False) as r:
