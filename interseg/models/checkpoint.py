@@ -19,7 +19,14 @@ from safetensors.torch import load_file, save_file
 from ..errors import CheckpointError, ConfigError
 from ..schema import from_dict, to_dict
 from .network import ArchConfig, IntersegNet
-from .reference import ReferenceArch, ReferenceNet, build_reference_net, is_pickle_file, load_reference_checkpoint
+from .reference import (
+    ReferenceArch,
+    ReferenceNet,
+    build_reference_net,
+    is_pickle_file,
+    load_reference_checkpoint,
+    read_reference_metadata,
+)
 
 #: what a checkpoint's architecture can be: interseg's own, or a reference network's
 NetArch = ArchConfig | ReferenceArch
@@ -63,8 +70,7 @@ def read_metadata(path: str | Path) -> tuple[NetArch, dict]:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
     if is_pickle_file(path):
-        net, meta = load_reference_checkpoint(path)
-        return net.arch, meta
+        return read_reference_metadata(path)
     try:
         from safetensors import safe_open
 

@@ -158,9 +158,9 @@ def load_imagenet_weights(net: nn.Module, path: str | None = None) -> dict[str, 
         sd = sd["state_dict"]
     if not isinstance(sd, dict):
         raise CheckpointError(f"{path}: not a state dict of weights")
-    sd = to_interseg_keys({k.removeprefix("model.").replace("last_layer", "aux_head"): v for k, v in sd.items()})
+    sd = to_interseg_keys({k.removeprefix("model."): v for k, v in sd.items()})
     own = backbone.state_dict()
-    # an HRNet file's classifier head (incre_modules, downsamp_modules, final_layer, classifier) is unused
+    # only backbone tensors: never a head of the reference network (its ``aux_head`` lives beside the HRNet)
     usable = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape and not k.startswith("aux_head")}
     backbone.load_state_dict(usable, strict=False)
     missing = [k for k in own if k not in usable and not k.endswith("num_batches_tracked")]

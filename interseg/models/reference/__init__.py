@@ -7,9 +7,9 @@
 """
 
 from .arch import ReferenceArch, parse_reference_config
-from .loading import REFERENCE_INFERENCE, build_reference_net, load_reference_checkpoint
+from .loading import REFERENCE_INFERENCE, build_reference_net, load_reference_checkpoint, read_reference_metadata
 from .network import ReferenceNet
 from .unpickle import is_pickle_file, load_reference_pth
 
 __all__ = ["REFERENCE_INFERENCE", "ReferenceArch", "ReferenceNet", "build_reference_net", "is_pickle_file",
-           "load_reference_checkpoint", "load_reference_pth", "parse_reference_config"]
+           "load_reference_checkpoint", "load_reference_pth", "parse_reference_config", "read_reference_metadata"]

@@ -15,7 +15,7 @@ from ...errors import CheckpointError
 from ...interactions.encoding import EncodingParams
 from ..backbones import BackboneSpec, backbone_spec
 
-#: the reference classes we rebuild: config class name → (project, family)
+#: the reference classes we rebuild: config class name → backbone family
 SUPPORTED_CLASSES = {
     "isegm.model.is_hrnet_model.HRNetModel": "hrnet",
     "isegm.model.is_segformer_model.SegFormerModel": "mit",

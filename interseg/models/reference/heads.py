@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hrnet import HRNET_VARIANTS, HRNet
+from ..hrnet import HRNet
 from ..segformer import MixTransformer
 
 
@@ -58,7 +58,7 @@ class HRNetOCR(HRNet):
 
     def __init__(self, variant: str, ocr_width: int) -> None:
         super().__init__(variant, align_corners=True)
-        cin = 15 * HRNET_VARIANTS[variant][0]
+        cin = self.out_channels
         mid = 2 * ocr_width
         self.conv3x3_ocr = nn.Sequential(nn.Conv2d(cin, mid, 3, 1, 1), nn.BatchNorm2d(mid), nn.ReLU(inplace=True))
         self.ocr_distri_head = SpatialOCR(mid, ocr_width)

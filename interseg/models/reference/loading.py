@@ -52,8 +52,18 @@ def load_reference_checkpoint(path: str | Path) -> tuple[ReferenceNet, dict]:
     path = Path(path)
     obj = load_reference_pth(path)
     arch = parse_reference_config(obj.get("config"), str(path))
-    net = build_reference_net(arch, obj["state_dict"], path)
-    meta = {"name": path.stem, "imported_from": path.name,
+    return build_reference_net(arch, obj["state_dict"], path), reference_meta(path, arch)
+
+
+def read_reference_metadata(path: str | Path) -> tuple[ReferenceArch, dict]:
+    """(architecture, interseg metadata) of a reference ``.pth``, without building the network."""
+    path = Path(path)
+    arch = parse_reference_config(load_reference_pth(path).get("config"), str(path))
+    return arch, reference_meta(path, arch)
+
+
+def reference_meta(path: Path, arch: ReferenceArch) -> dict:
+    """The metadata interseg keeps for a reference model: its name, source and predictor settings."""
+    return {"name": path.stem, "imported_from": path.name,
             "source_project": {"saic-is": "SAIC-IS", "ritm": "RITM"}[arch.source],
             "inference": dict(REFERENCE_INFERENCE[arch.source])}
-    return net, meta

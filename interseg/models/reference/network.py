@@ -71,8 +71,7 @@ class ReferenceNet(nn.Module):
             self.maps_transform = nn.Sequential(nn.Conv2d(n, 16, 1), act, nn.Conv2d(16, 64, 3, stride, 1),
                                                 ScaleLayer())
         if arch.family == "hrnet":
-            self.feature_extractor: nn.Module = HRNetOCR(arch.backbone.removeprefix("hrnet").join(("w", "")),
-                                                          arch.ocr_width)
+            self.feature_extractor: nn.Module = HRNetOCR(f"w{arch.backbone.removeprefix('hrnet')}", arch.ocr_width)
         else:
             self.feature_extractor = SegFormerNet(arch.backbone, arch.with_aux_output)
             if self.maps_transform is not None:
