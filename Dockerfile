@@ -12,5 +12,5 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url ${TORCH_INDEX}
 
 WORKDIR /opt/interseg
 COPY . .
-RUN pip install --no-cache-dir -e ".[onnx]"
+RUN pip install --no-cache-dir -e ".[all]"
 CMD ["interseg", "--help"]

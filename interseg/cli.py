@@ -26,8 +26,7 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
     g.add_argument("--fixed-w", type=int, help="network input width")
     g.add_argument("--max-size", type=int, metavar="N",
                    help="longest side of the network input on the whole image (default: the model's "
-                        "recommendation, else 640; 0 = the image as it is); in evaluate: downscale the samples "
-                        "themselves, as the reference does")
+                        "recommendation, else 640; 0 = the image as it is)")
     if not multi:
         g.add_argument("--max-pixels", type=int, metavar="N",
                        help="largest image accepted, in pixels (default 80 million)")
@@ -85,9 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--n-interactions", type=int, default=10, help="steps per sequence in IoU mode (default 10)")
     ev.add_argument("--max-interactions", type=int, default=20, help="cap for NoI (default 20)")
     ev.add_argument("--input-types", default="point,contour,stroke", help="comma-separated input types")
-    ev.add_argument("--schedule", choices=["product", "single", "csp"], default="product",
-                    help="IoU mode: product = 27 type sequences (default), single = one type each, "
-                         "csp = contour, stroke, then clicks")
+    ev.add_argument("--schedule", choices=["product", "single", "csp"],
+                    help="IoU mode: product = the full protocol's 27 type sequences (default, except on the "
+                         "bundled sample alone: single), single = one type each, csp = contour, stroke, then clicks")
+    ev.add_argument("--sample-max-size", type=int, metavar="N",
+                    help="downscale each image and its masks to this longest side before the run, as the "
+                         "reference protocol can (default: as they are)")
     ev.add_argument("--clicker", choices=["ritm", "saic"], default="ritm", help="click simulator")
     ev.add_argument("--user", choices=["reference", "human-like"], default="reference",
                     help="contours and strokes as the reference protocol draws them (default), or as people do: "

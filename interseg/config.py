@@ -6,12 +6,13 @@ given: ``./config.yml``, then the packaged ``config.yml.default``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .schema import from_dict, load_yaml
 
 DATASET_KEYS = {
@@ -111,12 +112,28 @@ class Config:
             raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(DATASET_KEYS)}")
         return getattr(self, key)
 
+    def existing_dataset_path(self, name: str) -> Path:
+        """:meth:`dataset_path`, or a DataError saying how to point interseg at the dataset."""
+        path = self.dataset_path(name)
+        if not path.exists():
+            key = DATASET_KEYS[name]
+            m = re.fullmatch(r"\$\{(\w+):-[^}]*\}/(.+)", str(load_yaml(_packaged_default())[key]))
+            var, folder = m.groups() if m else ("INTERSEG_DATA", path.name)
+            raise DataError(f"{path}: {name} not found. Set {var} to the folder that holds the datasets (the "
+                            f"default config reads {name} from ${var}/{folder}), or set {key} in a config.yml in "
+                            f"the current folder or given with --config (this run's config: {self.source})")
+        return path
+
+
+def _packaged_default() -> Path:
+    return Path(str(resources.files("interseg") / "resources" / "config.yml.default"))
+
 
 def default_config_path() -> Path:
     local = Path("config.yml")
     if local.is_file():
         return local
-    return Path(str(resources.files("interseg") / "resources" / "config.yml.default"))
+    return _packaged_default()
 
 
 def _merged(base: dict, over: dict) -> dict:

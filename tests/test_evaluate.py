@@ -217,11 +217,12 @@ def test_stats_and_evaluate_agree_on_skipped_files_and_say_when_a_mask_is_missin
 def test_ignored_clicks_are_counted(tmp_path):
     """A click whose pixel ends on the wrong side of the mask it produced is counted as ignored: a model
     that never changes its (empty) mask ignores every positive click; the GrabCut baseline follows them."""
-    from interseg.inference.predictor import PredictorState
+    from interseg.inference.predictor import BasicOptions, PredictorState
 
     class Deaf:
         name = "deaf"
         fingerprint = "deaf"
+        options = BasicOptions()
 
         def prepare(self, image):
             return PredictorState(image)
@@ -240,3 +241,46 @@ def test_ignored_clicks_are_counted(tmp_path):
     assert deaf["ignored_clicks"] == 1.0
     assert res["predictors"]["grabcut"]["GrabCut"]["noi"]["point"]["ignored_clicks"] < 0.34
     assert "ignored clicks" in (tmp_path / "run" / "table.md").read_text()
+
+
+def test_first_run_is_quick_shows_progress_per_sequence_and_names_the_full_protocol(cfg, tmp_path, capsys):
+    """`interseg evaluate` alone: single-type sequences on the bundled sample (the README's first command
+    stays under 90 s on 2 cores), a progress bar counting sequences, and the full protocol one flag away."""
+    out = tmp_path / "first"
+    assert main(["--config", str(cfg.source), "evaluate", "--limit", "2", "--workers", "1", "--n-interactions", "2",
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "protocol: IoU over 3 single-type sequences of 2 interactions" in printed.out
+    assert "--schedule product" in printed.out
+    assert "/6 [" in printed.err      # 2 objects x 3 sequences: the bar moves per sequence, with an ETA
+    res = json.loads((out / "results.json").read_text())
+    assert res["settings"]["schedule"] == "single"
+    assert res["predictors"]["interseg_lite0"]["sample"]["iou"]["sequences"] == 3
+
+
+def test_max_size_is_the_networks_and_sample_max_size_the_samples(cfg, tmp_path, capsys):
+    """In evaluate, --max-size sets the network input as in every other command; --sample-max-size
+    downscales the samples (the reference protocol's option), each with its own check."""
+    out = tmp_path / "sizes"
+    assert main(["--config", str(cfg.source), "evaluate", "--limit", "1", "--workers", "1", "--n-interactions", "1",
+                 "--input-types", "point", "--max-size", "256", "--sample-max-size", "200",
+                 "--output", str(out)]) == 0
+    assert json.loads((out / "run.json").read_text())["settings"]["sample_max_size"] == 200
+    fingerprint = json.loads((out / "records" / "interseg_lite0" / "predictor.json").read_text())["fingerprint"]
+    assert "max_size=256" in fingerprint
+    capsys.readouterr()
+    assert main(["--config", str(cfg.source), "evaluate", "--sample-max-size", "8", "--output", str(out)]) == 2
+    assert "--sample-max-size must be an integer >= 16, not 8" in capsys.readouterr().err
+    assert main(["--config", str(cfg.source), "evaluate", "--max-size", "8", "--output", str(out)]) == 2
+    assert "max_size must be an integer >= 32, not 8" in capsys.readouterr().err
+
+
+def test_threshold_is_the_predictors_in_the_benchmark(cfg, tmp_path):
+    """--thresh reaches the predictor (its fingerprint), not a setting of the run: two thresholds are two
+    predictors, and the run's settings hold none."""
+    out = tmp_path / "thresh"
+    assert _run(cfg, "--datasets", "sample", "--limit", "1", "--n-interactions", "1", "--input-types", "point",
+                "--thresh", "0.7", "--output", str(out)) == 0
+    assert "prob_threshold" not in json.loads((out / "run.json").read_text())["settings"]
+    fp = json.loads((out / "records" / "grabcut" / "predictor.json").read_text())["fingerprint"]
+    assert "threshold=0.7" in fp

@@ -304,3 +304,45 @@ def test_backbone_table_matches_the_built_backbones(name):
     assert (spec.imagenet_key is None) == (spec.packaged_weights is not None)  # one source of ImageNet weights
     with pytest.raises(ValueError, match="unknown backbone 'resnet50'; known: hrnet18"):
         backbone_spec("resnet50")
+
+
+def test_a_new_backbone_family_is_one_table_row(monkeypatch):
+    """The network reads everything family-specific from the table: where the interaction maps are fused
+    in, the head, the auxiliary head's level. A toy family added as one row builds, runs, and its maps
+    reach the logits."""
+    from torch import nn
+
+    from interseg.models import backbones
+
+    class Toy(nn.Module):
+        out_channels = [8, 16]
+
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, 2, 1)
+            self.down = nn.Conv2d(8, 16, 3, 2, 1)
+
+        def forward(self, x, extra=None):
+            a = self.stem(x) + (0 if extra is None else extra)
+            return [a, self.down(a)]
+
+    class Head(nn.Module):
+        def __init__(self, ch, width):
+            super().__init__()
+            self.cls = nn.Conv2d(ch[0], 1, 1)
+
+        def forward(self, feats):
+            return self.cls(feats[0])
+
+    row = backbones.BackboneSpec("toy", "effnet", Toy, (8, 16), 64, fusion_channels=8, fusion_stride=2,
+                                 head=lambda ch, _, width: Head(ch, width), aux_level=1)
+    monkeypatch.setitem(backbones.BACKBONE_TABLE, "toy", row)
+    net = IntersegNet(ArchConfig(backbone="toy")).eval()
+    with torch.no_grad():
+        net.maps_scale.fill_(1.0)
+        image, maps = torch.randn(1, 3, 64, 64), torch.zeros(1, 7, 64, 64)
+        out = net(image, maps)
+        maps[:, 1, 20:30, 20:30] = 1.0
+        moved = net(image, maps)
+    assert out["instances"].shape == out["aux"].shape == (1, 1, 64, 64)
+    assert not torch.equal(out["instances"], moved["instances"])    # the fused maps change the logits

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from interseg.errors import DataError, InteractionError
+from interseg.errors import ConfigError, DataError, InteractionError
 from interseg.inference.grabcut import GrabCutPredictor
-from interseg.inference.predictor import PredictorState
+from interseg.inference.predictor import BasicOptions, PredictorState
 from interseg.inference.session import Session
 from interseg.interactions.types import Click, Contour, Stroke
 
@@ -16,6 +16,11 @@ class Recorder:
     def __init__(self):
         self.calls = []
         self.prepared = 0
+        self.options = BasicOptions()
+
+    def set_options(self, options=None, **changes):
+        self.options = (options or self.options).with_changes(**changes)
+        return self.options
 
     def prepare(self, image):
         self.prepared += 1
@@ -91,12 +96,18 @@ def test_start_from_existing_mask():
         s.start_from(np.zeros((3, 3)))
 
 
-def test_threshold_changes_mask():
-    s = Session(IMG, Recorder(), threshold=0.05)
+def test_threshold_is_the_predictors():
+    rec = Recorder()
+    rec.set_options(threshold=0.05)
+    s = Session(IMG, rec)
     s.add_click(5, 5)
-    assert s.mask.all()
-    s.threshold = 0.5
-    assert s.mask.sum() == 1
+    assert s.mask.all() and s.threshold == 0.05
+    rec.set_options(threshold=0.5)     # one owner: the session's mask follows the predictor at once
+    assert s.mask.sum() == 1 and s.threshold == 0.5
+    with pytest.raises(ConfigError, match="threshold must be a number between 0 and 1, not 1.5"):
+        rec.set_options(threshold=1.5)
+    with pytest.raises(ConfigError, match="unknown predictor option flip"):
+        rec.set_options(flip=True)
 
 
 def test_grabcut_baseline_segments_real_object(grabcut_samples):

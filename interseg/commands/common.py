@@ -8,6 +8,7 @@ plain values, never a namespace.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,14 @@ def csv(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
-def predictor_options(args: argparse.Namespace, *, with_max_size: bool = True) -> dict[str, Any]:
+def predictor_options(args: argparse.Namespace) -> dict[str, Any]:
     """The predictor options the command line gives (flat keywords; ``None`` = not given, so the
     model's recommendation or the default applies)."""
     fh, fw = getattr(args, "fixed_h", None), getattr(args, "fixed_w", None)
     if (fh is None) != (fw is None):
         raise ConfigError("--fixed-h and --fixed-w must be given together")
     return {"fixed_size": (fh, fw) if fh is not None else None,
-            "max_size": getattr(args, "max_size", None) if with_max_size else None,
+            "max_size": getattr(args, "max_size", None),
             "zoom_in": False if getattr(args, "no_zoom_in", False) else None,
             "zoom_in_skip_clicks": getattr(args, "zoom_in_skip_clicks", None),
             "flip": False if getattr(args, "no_flip", False) else None,
@@ -49,14 +50,14 @@ def device_of(args: argparse.Namespace) -> str:
     return "cpu" if getattr(args, "cpu", False) else "auto"
 
 
-def build_predictors(args: argparse.Namespace, cfg: Config, *, with_max_size: bool = True) -> dict[str, Predictor]:
+def build_predictors(args: argparse.Namespace, cfg: Config) -> dict[str, Predictor]:
     """name → predictor for every ``--checkpoint`` and ``--baseline`` given (default: the default model)."""
     predictors: dict[str, Predictor] = {}
+    opts = predictor_options(args)
     for b in getattr(args, "baseline", []) or []:
-        predictors[b] = BASELINES[b]()
+        predictors[b] = BASELINES[b](threshold=opts["threshold"])   # the one option every predictor has
     checkpoints = args.checkpoint if isinstance(args.checkpoint, list) else (
         [args.checkpoint] if args.checkpoint else [])
-    opts = predictor_options(args, with_max_size=with_max_size)
     for spec in checkpoints or ([] if predictors else [DEFAULT_MODEL]):
         p = load_predictor(spec, models_dir=cfg.INTERACTIVE_MODELS_PATH, device=device_of(args), **opts)
         if p.name in predictors:
@@ -75,6 +76,22 @@ def single_predictor(args: argparse.Namespace, cfg: Config) -> Predictor:
         raise ConfigError(f"give either --baseline {args.baseline[0]} or --checkpoint {args.checkpoint}, not both")
     ((_, predictor),) = build_predictors(args, cfg).items()
     return predictor
+
+
+def check_can_create(folder: Path) -> Path:
+    """``folder``, if it exists and is writable or could be created (nothing is created: a run that then
+    fails to start leaves no empty folder behind); else a clear error."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"{folder}: cannot create its folder ({probe} is a file)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{folder}: cannot write in {probe} (permission denied)")
+    return folder
 
 
 def writable_path(path: Path) -> Path:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             writable_path(path)
     predictor = single_predictor(args, cfg)
     name = predictor.name
-    session = Session(image, predictor, threshold=args.thresh)
+    session = Session(image, predictor)
     for it in its:
         try:
             session.add(it)

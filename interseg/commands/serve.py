@@ -7,16 +7,16 @@ import os
 
 from ..config import load_config
 from ..errors import ConfigError
+from ..extras import require_extra
 from .common import single_predictor
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
+    require_extra("serve", "interseg serve")
+    import uvicorn
 
-        from ..serve.app import ServeSettings, create_app
-    except ImportError as e:
-        raise ConfigError(f"interseg serve needs fastapi and uvicorn: pip install -e . ({e})") from None
+    from ..serve.app import ServeSettings, create_app
+
     if args.workers < 1 or args.max_queue < 0:
         raise ConfigError("--workers must be >= 1 and --max-queue >= 0")
     import torch
@@ -25,10 +25,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.workers))
     cfg = load_config(args.config)
     predictor = single_predictor(args, cfg)   # loaded before the port opens
-    settings = ServeSettings(workers=args.workers, max_queue=args.max_queue, threshold=args.thresh,
-                             allow_hosts=args.allow_host, max_image_bytes=args.max_image_mb << 20,
-                             max_pixels=args.max_pixels, image_cache_bytes=args.cache_mb << 20,
-                             prediction_cache_bytes=args.cache_mb << 20, cache_ttl_s=args.cache_ttl)
+    settings = ServeSettings(workers=args.workers, max_queue=args.max_queue, allow_hosts=args.allow_host,
+                             max_image_bytes=args.max_image_mb << 20, max_pixels=args.max_pixels,
+                             image_cache_bytes=args.cache_mb << 20, prediction_cache_bytes=args.cache_mb << 20,
+                             cache_ttl_s=args.cache_ttl)
     app = create_app(predictor, settings)
     print(f"interseg serve: {predictor.name} on http://{args.host}:{args.port} ({args.workers} worker(s)); "
           f"in Label Studio: Settings → Model → Connect model, URL http://{args.host}:{args.port}, "

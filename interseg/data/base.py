@@ -30,8 +30,7 @@ class Dataset(ABC):
         self.root = Path(root)
         self.max_pixels = max_pixels
         if not self.root.exists():
-            raise DataError(f"{self.root}: dataset folder of {self.name} not found "
-                            f"(set its path in config.yml)")
+            raise DataError(f"{self.root}: dataset folder of {self.name} not found")
         self.items: list = self.list_items()
         excluded = set(exclude)
         if excluded:

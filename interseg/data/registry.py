@@ -99,7 +99,7 @@ def build_eval_dataset(name: str, cfg: Config, **kw) -> Dataset:
         extra = {"per_instance": True, "split": "val"}
     if name == "PascalVOC2007":
         extra = {"per_instance": True, "split": "trainval"}
-    ds = cls(cfg.dataset_path(name), **extra, **kw)
+    ds = cls(cfg.existing_dataset_path(name), **extra, **kw)
     ds.name = name
     return ds
 
@@ -125,22 +125,26 @@ def build_train_dataset(name: str, cfg: Config, raw: bool = False, **kw) -> Data
         extra = {"split": "trainval", "per_instance": False}
     elif cls is DutsDataset:
         extra = {"components": True}
-    ds = cls(cfg.dataset_path(name), exclude=exclude, **extra, **kw)
+    ds = cls(cfg.existing_dataset_path(name), exclude=exclude, **extra, **kw)
     ds.name = name
     return ds
 
 
-def open_dataset(name: str, root: str | Path, **kw) -> Dataset:
+def open_dataset(name: str, root: str | Path | None = None, **kw) -> Dataset:
     """A dataset reader by its format name and folder, without a config file (the Python API's way in).
 
     Args:
-        name: a reader's name: one of :data:`EVAL_DATASETS` or :data:`TRAIN_DATASETS`, or ``"folder"``
-            (``images/`` + ``masks/``).
+        name: a reader's name: one of :data:`EVAL_DATASETS` or :data:`TRAIN_DATASETS`, ``"folder"``
+            (``images/`` + ``masks/``), or ``"sample"``: the 8 objects bundled with the package (no folder).
         root: the dataset's folder, in its native layout.
 
     Returns:
         The reader: ``len(ds)``, ``ds[i]`` → :class:`~interseg.data.sample.Sample`, ``ds.index_of(name)``.
     """
+    if name == "sample":
+        return SampleDataset(**kw)
+    if root is None:
+        raise ConfigError(f"open_dataset({name!r}) needs the dataset's folder")
     if name == "folder":
         return FolderDataset(root, **kw)
     cls = EVAL_DATASETS.get(name) or TRAIN_DATASETS.get(name)

@@ -17,8 +17,9 @@ import numpy as np
 from ..data.base import IMAGE_EXTS
 from ..data.image_io import MAX_PIXELS, load_image, load_label_map
 from ..errors import DataError, IntersegError
+from ..inference.options import PredictorOptions
 from ..inference.predictor import Predictor
-from ..inference.session import DEFAULT_THRESHOLD, FinishedObject, Session
+from ..inference.session import FinishedObject, Session
 from ..interactions.encoding import draw_polyline
 from ..interactions.types import INTERACTION_TYPES, Contour, InteractionType, Stroke
 from ..visualize import blend_masks, draw_interactions, object_color
@@ -52,7 +53,6 @@ class AnnotationController:
         self.alpha = 0.5
         self.click_radius = 5
         self.line_width = 3
-        self.threshold = getattr(getattr(predictor, "options", None), "threshold", DEFAULT_THRESHOLD)
         self.status = "open an image (File → Open)"
         self.view_scale = 1.0
         self.view_offset = (0.0, 0.0)  # image coordinates of the view's top-left corner
@@ -99,7 +99,7 @@ class AnnotationController:
                 index += step
                 continue
             self.index, self.image_path = index, path
-            self.session = Session(image, self.predictor, self.threshold)
+            self.session = Session(image, self.predictor)
             masks, its = load_annotations(path, image.shape[:2], self.output_dir)
             names = load_labels(annotation_paths(path, self.output_dir)["coco"], len(masks))
             self.session.objects = [FinishedObject(m, i, n) for m, i, n in zip(masks, its, names, strict=True)]
@@ -163,7 +163,6 @@ class AnnotationController:
 
     def _apply(self, step) -> None:
         s = self._need_session()
-        s.threshold = self.threshold
         try:
             res = step()
         except IntersegError as e:
@@ -252,10 +251,13 @@ class AnnotationController:
         self.on_change()
 
     # -- settings ------------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        """The predictor's threshold: the slider changes it, the mask on screen follows."""
+        return self.predictor.options.threshold
+
     def set_threshold(self, t: float) -> None:
-        self.threshold = float(t)
-        if self.session is not None:
-            self.session.threshold = self.threshold
+        self.predictor.set_options(threshold=float(t))
         self.on_change()
 
     def set_alpha(self, a: float) -> None:
@@ -270,13 +272,18 @@ class AnnotationController:
         self.line_width = int(w)
         self.on_change()
 
+    def _net_options(self) -> PredictorOptions | None:
+        """The options of a network predictor (None for the GrabCut baseline: no ZoomIn, no refinement)."""
+        opts = self.predictor.options
+        return opts if isinstance(opts, PredictorOptions) else None
+
     def zoom_in_settings(self):
-        opts = getattr(self.predictor, "options", None)
+        opts = self._net_options()
         return opts.zoom_in if opts is not None else None
 
     def set_zoom_in(self, enabled: bool | None = None, skip_clicks: int | None = None,
                     target_size: int | None = None, expand_ratio: float | None = None) -> None:
-        opts = getattr(self.predictor, "options", None)
+        opts = self._net_options()
         if opts is None:
             self.status = "ZoomIn applies to network models only"
             self.on_change()
@@ -290,14 +297,13 @@ class AnnotationController:
 
     def refine_enabled(self) -> bool | None:
         """Whether predictions are snapped to the image's edges (None: not a network model)."""
-        opts = getattr(self.predictor, "options", None)
+        opts = self._net_options()
         return opts.refine.mode != "none" if opts is not None else None
 
     def set_refine(self, enabled: bool) -> None:
         """Turn the guided-filter refinement on or off for the next predictions (keeping the model's
         recommended radius and eps, or the defaults)."""
-        opts = getattr(self.predictor, "options", None)
-        if opts is None:
+        if self._net_options() is None:
             self.status = "Edge refinement applies to network models only"
         else:
             self.predictor.set_options(refine="guided" if enabled else "none")

@@ -17,11 +17,11 @@ import json
 import re
 from pathlib import Path
 
-from .. import __version__
 from ..config import Config
 from ..data.registry import build_eval_dataset
 from ..errors import ConfigError
 from ..inference.predictor import Predictor
+from ..version import __version__
 from .protocol import EvalSettings
 from .report import format_markdown, format_table, plot_curves, table_rows, write_csv, write_json
 from .runner import evaluate_dataset, settings_record
@@ -43,6 +43,8 @@ def _check_run_file(output: Path, settings: EvalSettings) -> None:
             previous = None
         # records are per object: another limit or subset extends or narrows the same run
         free = ("limit", "subset")
+        if previous is not None and "max_size" in previous:   # its name until the threshold moved to
+            previous["sample_max_size"] = previous.pop("max_size")   # the predictor (its fingerprint)
         defaults = settings_record(EvalSettings())      # keys added since a run was made: their defaults
         diff = [k for k in current if k not in free and previous is not None
                 and previous.get(k, defaults.get(k)) != current[k]]

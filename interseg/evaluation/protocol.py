@@ -8,7 +8,6 @@ from typing import Literal
 
 import numpy as np
 
-from ..inference.options import DEFAULT_THRESHOLD
 from ..interactions.schedules import Schedule, contour_stroke_clicks, product, schedule_name, single
 from ..interactions.types import INTERACTION_TYPES, InteractionType
 
@@ -27,8 +26,9 @@ class EvalSettings:
     noi_thresholds: tuple[float, ...] = (0.85, 0.90, 0.95)
     boundary_iou: bool = False
     boundary_ratio: float = 0.005
-    prob_threshold: float = DEFAULT_THRESHOLD
-    max_size: int | None = None
+    #: the samples (image, masks) are downscaled to this longest side before the run, as the reference
+    #: protocol can do (None: as they are); the network input size is the predictor's option
+    sample_max_size: int | None = None
     seed: int = 0
     clicker: Literal["ritm", "saic"] = "ritm"
     #: contours and strokes as the reference protocol draws them, or as people do (short scribbles,
@@ -51,8 +51,9 @@ class EvalSettings:
             raise ValueError("no input types given")
         if self.n_interactions < 1 or self.max_interactions < 1:
             raise ValueError("the number of interactions must be at least 1")
-        if not 0 < self.prob_threshold < 1:
-            raise ValueError("the probability threshold must be in (0, 1)")
+        if self.sample_max_size is not None and (isinstance(self.sample_max_size, bool) or not isinstance(
+                self.sample_max_size, int) or self.sample_max_size < 16):
+            raise ValueError(f"--sample-max-size must be an integer >= 16, not {self.sample_max_size!r}")
         if self.boundary_ratio <= 0:
             raise ValueError("the boundary width must be positive")
 

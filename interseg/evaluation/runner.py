@@ -37,11 +37,11 @@ def run_sequence(sample: Sample, predictor: Predictor, schedule: Schedule, setti
                  seed: np.random.SeedSequence, session: Session | None = None) -> tuple[dict, Session]:
     """Run one interaction sequence on one sample; returns its record and the final session."""
     full_gt, full_ignore = sample.gt, sample.ignore
-    work = sample.resized(settings.max_size)
+    work = sample.resized(settings.sample_max_size)
     gt, ignore = work.gt, work.ignore
     rescale = work.shape != sample.shape
     if session is None:
-        session = Session(work.image, predictor, settings.prob_threshold, keep_all=settings.keep_all)
+        session = Session(work.image, predictor, keep_all=settings.keep_all)
     else:
         session.reset()
     user = SimulatedUser(int(seed.generate_state(1)[0]), settings.clicker, settings.user)
@@ -104,7 +104,7 @@ def _work(task: tuple[int, list[tuple[str, Schedule]]]) -> list[dict]:
         rec.update({"key": f"{index}|{seq}", "index": index, "sequence": seq, "name": sample.name})
         if vis_dir is not None:
             vis = overlay(session.image, session.mask, session.interactions,
-                          gt=sample.resized(settings.max_size).gt)
+                          gt=sample.resized(settings.sample_max_size).gt)
             save_rgb(vis_dir / f"{index:04d}_{sample.name.replace('#', '_')}_{seq}.png", vis)
         out.append(rec)
     return out
@@ -139,15 +139,14 @@ def evaluate_dataset(ds: Dataset, predictor: Predictor, settings: EvalSettings, 
     indices = settings.indices(len(ds))
     n = len(indices)
     done = read_records(records_path)
-    tasks = []
-    for i in indices:
-        todo = [(s, sch) for s, sch in sequences if f"{i}|{s}" not in done]
-        if todo:
-            tasks.append((i, todo))
+    # one task per (object, sequence): the bar moves every few seconds and estimates the time left even
+    # when an object has 27 sequences (reading the sample again per sequence costs little)
+    tasks = [(i, [(s, sch)]) for i in indices for s, sch in sequences if f"{i}|{s}" not in done]
+    total = n * len(sequences)
     _WORKER.update(dataset=ds, predictor=predictor, settings=settings, vis_dir=vis_dir)
     records_path.parent.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=n, initial=n - len(tasks), desc=f"{predictor.name} · {ds.name}", unit="obj",
-               dynamic_ncols=True)
+    bar = tqdm(total=total, initial=total - len(tasks), desc=f"{predictor.name} · {ds.name}",
+               unit="seq", dynamic_ncols=True, mininterval=1.0)
     ious_last: list[float] = [r["ious"][-1] for r in done.values() if "ious" in r and r["ious"]]
 
     def results() -> Iterator[list[dict]]:

@@ -20,35 +20,69 @@ baseline's results depend only on the image and the interactions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
+from ..errors import ConfigError
 from ..interactions.encoding import draw_disks, draw_polyline, fill_polygon
 from ..interactions.types import Click, Contour, Interaction, MaskStroke, Stroke
-from .predictor import PredictorState
+from .options import DEFAULT_THRESHOLD, check_threshold
+from .predictor import PredictorState, options_fingerprint, replace_fields
+
+
+@dataclass(frozen=True)
+class GrabCutOptions:
+    """The baseline's settings (sizes in working-resolution pixels, ``seed_radius`` a fraction of the
+    diagonal) and the threshold every predictor has (GrabCut's probabilities are 0 or 1)."""
+
+    work_size: int = 320
+    iterations: int = 2
+    click_radius: float = 4.0
+    line_width: int = 5
+    seed_radius: float = 0.12
+    rng_seed: int = 0
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        for name in ("work_size", "iterations", "line_width", "rng_seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "rng_seed" else 1):
+                raise ConfigError(f"grabcut option {name} must be a positive integer, not {v!r}")
+        for name in ("click_radius", "seed_radius"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                raise ConfigError(f"grabcut option {name} must be a positive number, not {v!r}")
+        check_threshold(self.threshold)
+
+    def with_changes(self, **changes: Any) -> GrabCutOptions:
+        """A copy with some fields changed; ``None`` values are ignored (as for network predictors)."""
+        return replace_fields(self, "grabcut", changes)
 
 
 class GrabCutPredictor:
     name = "grabcut"
 
-    def __init__(self, work_size: int = 320, iterations: int = 2, click_radius: float = 4.0,
-                 line_width: int = 5, seed_radius: float = 0.12, rng_seed: int = 0) -> None:
-        self.work_size = work_size
-        self.rng_seed = rng_seed
-        self.iterations = iterations
-        self.click_radius = click_radius
-        self.line_width = line_width
-        self.seed_radius = seed_radius
+    def __init__(self, options: GrabCutOptions | None = None, **changes: Any) -> None:
+        self._options = (options or GrabCutOptions()).with_changes(**changes)
+
+    @property
+    def options(self) -> GrabCutOptions:
+        return self._options
+
+    def set_options(self, options: GrabCutOptions | None = None, **changes: Any) -> GrabCutOptions:
+        self._options = (options or self._options).with_changes(**changes)
+        return self._options
 
     @property
     def fingerprint(self) -> str:
-        return (f"grabcut work_size={self.work_size} iterations={self.iterations} click_radius={self.click_radius} "
-                f"line_width={self.line_width} seed_radius={self.seed_radius} rng_seed={self.rng_seed}")
+        return f"grabcut {options_fingerprint(self.options)}"
 
     def prepare(self, image: np.ndarray) -> PredictorState:
         h, w = image.shape[:2]
-        s = min(1.0, self.work_size / max(h, w))
+        s = min(1.0, self.options.work_size / max(h, w))
         small = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
             if s < 1 else image
         state = PredictorState(image)
@@ -61,6 +95,7 @@ class GrabCutPredictor:
         """Probability map (0/1 values) at image resolution; see the module's docstring for the seeds."""
         if prev_prob is None:
             prev_prob = np.zeros(state.image.shape[:2], np.float32)
+        o = self.options
         img = state.cache["small_bgr"]
         sx, sy = state.cache["scale"]
         shape = img.shape[:2]
@@ -84,14 +119,14 @@ class GrabCutPredictor:
                 else:
                     gc[fill_polygon(it.points, shape) & (gc != cv2.GC_BGD)] = cv2.GC_PR_BGD
             elif isinstance(it, Click) and it.positive and not had_mask and not pos_contours:
-                gc[draw_disks(it.points, shape, self.seed_radius * diag) & (gc == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
+                gc[draw_disks(it.points, shape, o.seed_radius * diag) & (gc == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
         for it in its:  # sure seeds last: they override everything
             if isinstance(it, Click):
-                gc[draw_disks(it.points, shape, self.click_radius)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
+                gc[draw_disks(it.points, shape, o.click_radius)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
             elif isinstance(it, MaskStroke):
                 gc[it.render(shape)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
             elif isinstance(it, Stroke):
-                gc[draw_polyline(it.points, shape, self.line_width)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
+                gc[draw_polyline(it.points, shape, o.line_width)] = cv2.GC_FGD if it.positive else cv2.GC_BGD
         fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         if not fg.any():
             result = np.zeros(shape, bool)
@@ -99,8 +134,8 @@ class GrabCutPredictor:
             result = np.ones(shape, bool)
         else:
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-            cv2.setRNGSeed(self.rng_seed)
-            cv2.grabCut(img, gc, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
+            cv2.setRNGSeed(o.rng_seed)
+            cv2.grabCut(img, gc, None, bgd, fgd, o.iterations, cv2.GC_INIT_WITH_MASK)
             result = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         h, w = state.image.shape[:2]
         return cv2.resize(result.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)

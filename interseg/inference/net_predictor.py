@@ -28,8 +28,8 @@ from ..models.folding import FoldedForward
 from ..models.inputs import build_maps, select_interactions
 from ..models.network import IntersegNet
 from .click_guard import guard_clicks
-from .options import DEFAULT_THRESHOLD, PredictorOptions
-from .predictor import PredictorState
+from .options import PredictorOptions
+from .predictor import PredictorState, options_fingerprint
 from .refine import refine
 from .zoom_in import zoom_roi
 
@@ -90,12 +90,10 @@ class NetPredictor:
         from pathlib import Path
 
         from ..errors import CheckpointError
+        from ..extras import require
         from ..models.onnx_export import export_onnx
 
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise CheckpointError("the onnx backend needs onnxruntime: pip install -e .") from None
+        ort = require("onnxruntime", "onnx", "the onnx backend")
         cache = Path(os.environ.get("INTERSEG_CACHE", Path.home() / ".cache" / "interseg")) / "onnx"
         path = cache / f"{self.weights_hash}.onnx"
         if not path.is_file():
@@ -120,13 +118,8 @@ class NetPredictor:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """The weights' hash plus the predictor options (what the predictor computes)."""
-        # the threshold changes the probabilities only through the click guard
-        opts = self.options
-        if not opts.click_guard.enabled:
-            opts = dataclasses.replace(opts, threshold=DEFAULT_THRESHOLD)
-        fp = f"{self.weights_hash} {opts!r}"
-        return fp if opts.precision == "fp32" else f"{fp} precision={opts.precision}"
+        """The weights' hash plus every option field (what the predictor computes: its masks)."""
+        return f"{self.weights_hash} {options_fingerprint(self.options)}"
 
     def _forward(self, img: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:

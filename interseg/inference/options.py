@@ -31,8 +31,8 @@ from .zoom_in import ZoomInParams
 #: The probability above which a pixel belongs to the object (the reference protocol's 0.49).
 DEFAULT_THRESHOLD = 0.49
 #: The longest side of the network input on a whole image: about the scale the shipped models were
-#: trained at (GrabCut and Berkeley are not larger; DAVIS's 854 px frames: click NoI@90 9.84 instead of
-#: 9.91 at full size with interseg_lite0; GrabCut upscaled x4: 3.68 against 3.70 native, but 4.42 at 1024).
+#: trained at (GrabCut and Berkeley are not larger; DAVIS's 854-px frames are downscaled a little, and
+#: photos of several megapixels keep a bounded time and memory; ZoomIn crops add the detail back).
 DEFAULT_MAX_SIZE = 640
 
 BACKENDS = ("torch", "onnx")
@@ -56,6 +56,13 @@ OPTION_NAMES: dict[str, str] = {
 }
 
 
+def check_threshold(t: Any, what: str = "predictor option threshold") -> float:
+    """``t`` if it is a probability threshold (a number strictly between 0 and 1), else a ConfigError."""
+    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or not 0 < t < 1:
+        raise ConfigError(f"{what} must be a number between 0 and 1, not {t!r}")
+    return float(t)
+
+
 def _int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"predictor option {name} must be an integer >= {minimum}, not {value!r}")
@@ -77,9 +84,8 @@ class PredictorOptions:
     threshold: float = DEFAULT_THRESHOLD
     #: every click takes effect: a local correction around clicks left on the wrong side (click_guard.py)
     click_guard: ClickGuardParams = field(default_factory=ClickGuardParams)
-    #: "bf16": the torch network runs under bfloat16 autocast (left out of the repr while "fp32", so that
-    #: fingerprints of float32 predictors stay what they were)
-    precision: str = field(default="fp32", repr=False)
+    #: "bf16": the torch network runs under bfloat16 autocast
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.fixed_size is not None:
@@ -98,9 +104,7 @@ class PredictorOptions:
         if self.precision == "bf16" and self.backend != "torch":
             raise ConfigError("predictor option precision bf16 applies to the torch backend (bfloat16 autocast), "
                               f"not to {self.backend!r}")
-        t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or not 0 < t < 1:
-            raise ConfigError(f"predictor option threshold must be a number between 0 and 1, not {t!r}")
+        check_threshold(self.threshold)
 
     def with_changes(self, **changes: Any) -> PredictorOptions:
         """A copy with the flat options of :data:`OPTION_NAMES` changed; ``None`` values are ignored

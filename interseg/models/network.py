@@ -17,9 +17,7 @@ from torch import nn
 from ..interactions.encoding import EncodingParams
 from ..interactions.types import INTERACTION_TYPES
 from .backbones import BACKBONES, BackboneSpec, backbone_spec
-from .hrnet import OCRHead
 from .inputs import N_MAPS
-from .segformer import MLPDecoder
 
 __all__ = ["BACKBONES", "ArchConfig", "IntersegNet", "load_imagenet_weights"]
 
@@ -60,45 +58,21 @@ def _fusion(cout: int, stride: int) -> nn.Sequential:
                          nn.Conv2d(16, cout, k, stride, k // 2))
 
 
-class FPNDecoder(nn.Module):
-    """Light FPN over stride 4-32 features → logits at stride 4."""
-
-    def __init__(self, in_channels: list[int], width: int = 128) -> None:
-        super().__init__()
-        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in in_channels)
-        self.smooth = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                    nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, 1, 1, bias=False),
-                                    nn.BatchNorm2d(width), nn.ReLU(inplace=True))
-        self.cls = nn.Conv2d(width, 1, 1)
-
-    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
-        x = self.lateral[-1](feats[-1])
-        for lat, f in zip(reversed(self.lateral[:-1]), reversed(feats[:-1]), strict=True):
-            x = lat(f) + F.interpolate(x, size=f.shape[2:], mode="bilinear", align_corners=False)
-        return self.cls(self.smooth(x))
-
-
 class IntersegNet(nn.Module):
+    """A backbone of the table with its fusion of the interaction maps and its head (backbones.py)."""
+
     def __init__(self, arch: ArchConfig) -> None:
         super().__init__()
         arch.validate()
         self.arch = arch
         spec = arch.spec
-        self.family = spec.family
         self.maps_scale = nn.Parameter(torch.tensor(0.05))
         self.backbone = spec.build()
-        ch = list(spec.feature_channels)
-        if spec.family == "hrnet":
-            self.maps_fusion = _fusion(64, 2)
-            self.head = OCRHead(ch[0], arch.ocr_width)
-        elif spec.family == "mit":
-            self.maps_fusion = _fusion(ch[0], 4)
-            self.head = MLPDecoder(ch, max(arch.decoder_width, 64))
-            self.aux = nn.Conv2d(ch[2], 1, 1) if arch.with_aux_head else None
-        else:
-            self.maps_fusion = _fusion(32, 2)
-            self.head = FPNDecoder(ch, arch.decoder_width)
-            self.aux = nn.Conv2d(ch[2], 1, 1) if arch.with_aux_head else None
+        self.maps_fusion = _fusion(spec.fusion_channels, spec.fusion_stride)
+        self.head = spec.head(spec.feature_channels, arch.ocr_width, arch.decoder_width)
+        self.aux_level = spec.aux_level
+        if spec.aux_level is not None:
+            self.aux = nn.Conv2d(spec.feature_channels[spec.aux_level], 1, 1) if arch.with_aux_head else None
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 
@@ -108,19 +82,13 @@ class IntersegNet(nn.Module):
     def forward(self, image: torch.Tensor, maps: torch.Tensor) -> dict[str, torch.Tensor]:
         """``image``: normalised (B, 3, H, W); ``maps``: (B, 7, H, W).  Logits at input size."""
         size = image.shape[2:]
-        extra = self.maps_fusion(maps) * self.maps_scale
+        feats = self.backbone(image, self.maps_fusion(maps) * self.maps_scale)
+        logits = self.head(feats)
         aux = None
-        if self.family == "hrnet":
-            logits, aux = self.head(self.backbone(image, extra))
-        elif self.family == "mit":
-            feats = self.backbone(image, extra)
-            logits = self.head(feats)
-            aux = self.aux(feats[2]) if self.aux is not None else None
-        else:
-            x = self.backbone.stem(image) + extra
-            feats = self.backbone.features(x)
-            logits = self.head(feats)
-            aux = self.aux(feats[2]) if self.aux is not None else None
+        if isinstance(logits, tuple):
+            logits, aux = logits
+        elif self.aux_level is not None and self.aux is not None:
+            aux = self.aux(feats[self.aux_level])
         out = {"instances": F.interpolate(logits, size=size, mode="bilinear", align_corners=False)}
         if aux is not None:
             out["aux"] = F.interpolate(aux, size=size, mode="bilinear", align_corners=False)
@@ -140,8 +108,7 @@ def load_imagenet_weights(net: nn.Module, path: str | None = None) -> dict[str, 
     from .official_keys import to_interseg_keys
 
     spec = net.arch.spec
-    backbone = net.backbone if isinstance(net, IntersegNet) else (
-        net.feature_extractor if spec.family == "hrnet" else net.feature_extractor.backbone)
+    backbone = net.backbone
     b = spec.name
     if path is None:
         if spec.packaged_weights is None:

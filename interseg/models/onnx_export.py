@@ -29,6 +29,9 @@ def export_onnx(net: IntersegNet | ReferenceNet, path: str | Path, size: tuple[i
     |logit| when that is above 1: an untrained network's logits can reach thousands, where float32
     rounding alone is larger than 1e-3).  ``dynamic``: batch, height and width are free (sides must
     still be multiples of 32)."""
+    from ..extras import require_extra
+
+    require_extra("onnx", "ONNX export")
     wrapper = _LogitsOnly(net.cpu().float()).eval()
     g = torch.Generator().manual_seed(0)
     image = torch.randn(1, 3, *size, generator=g)

@@ -25,10 +25,10 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from .. import __version__
-from ..errors import IntersegError
-from ..inference.options import DEFAULT_THRESHOLD
+from ..errors import ConfigError, IntersegError
+from ..inference.options import check_threshold
 from ..interactions.types import Interaction, MaskStroke, interaction_from_dict
+from ..version import __version__
 from .engine import Engine
 from .images import ImageFetcher, ServeError, decode
 from .labelstudio import LabelingConfig, brush_result, region_label, region_to_interaction
@@ -40,7 +40,6 @@ MAX_JSON_BYTES = 64 << 20
 class ServeSettings:
     workers: int = 1
     max_queue: int = 8
-    threshold: float | None = None
     allow_hosts: list[str] = field(default_factory=list)
     max_image_bytes: int = 64 << 20
     max_pixels: int | None = None
@@ -79,8 +78,6 @@ class Server:
         self.limiter = anyio.CapacityLimiter(settings.workers)
         self.in_flight = 0
         self._lock = threading.Lock()
-        self.threshold = settings.threshold or getattr(getattr(predictor, "options", None), "threshold",
-                                                       DEFAULT_THRESHOLD)
         fp = hashlib.sha256(predictor.fingerprint.encode()).hexdigest()[:8]
         self.model_version = f"interseg-{predictor.name}-{fp}"
         self.stats = {"requests": 0, "passes": 0, "reused": 0, "rejected": 0}
@@ -132,7 +129,7 @@ class Server:
         out = self.engine.predict(f"url:{url}", prepared, interactions, box_first=box_first and self.box_prompts)
         self.stats["passes"] += out.passes
         self.stats["reused"] += out.reused
-        mask = out.prob > self.threshold
+        mask = out.prob > self.predictor.options.threshold
         score = float(out.prob[mask].mean()) if mask.any() else 0.0
         label = next((lab for r in regions if (lab := region_label(r))), None) or (
             project.config.brush_labels[0] if project.config.brush_labels else "Object")
@@ -163,9 +160,10 @@ class Server:
         if not isinstance(raw, list) or not raw:
             raise ServeError(400, "interactions must be a non-empty list")
         interactions = [_interaction(d, h, w) for d in raw]
-        threshold = body.get("threshold", self.threshold)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
-            raise ServeError(400, f"threshold must be a number between 0 and 1, not {threshold!r}")
+        try:   # a request may ask for its own threshold; the predictor's is the default
+            threshold = check_threshold(body.get("threshold", self.predictor.options.threshold), "threshold")
+        except ConfigError as e:
+            raise ServeError(400, str(e)) from None
         use_cache = body.get("cache", True)
         if not isinstance(use_cache, bool):
             raise ServeError(400, f"cache must be true or false, not {use_cache!r}")

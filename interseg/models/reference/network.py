@@ -79,6 +79,13 @@ class ReferenceNet(nn.Module):
         self.register_buffer("mean", torch.tensor(arch.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(arch.std).view(1, 3, 1, 1), persistent=False)
 
+    @property
+    def backbone(self) -> nn.Module:
+        """The part ImageNet weights load into, as :attr:`IntersegNet.backbone` (the reference's HRNet
+        carries its OCR head beside the branches: those keys are simply not in an ImageNet file)."""
+        fe = self.feature_extractor
+        return fe if self.family == "hrnet" else fe.backbone
+
     def normalize(self, image01: torch.Tensor) -> torch.Tensor:
         return (image01 - self.mean) / self.std
 
