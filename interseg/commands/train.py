@@ -17,9 +17,10 @@ import torch
 
 from ..config import Config, load_config
 from ..errors import ConfigError
-from ..training.recipe import load_recipe, parse_override
+from ..extras import require_extra
+from ..training.recipe import load_recipe, load_recorded_recipe, parse_override
 from ..training.trainer import Trainer, TrainOptions, setup_distributed
-from .common import csv, writable_path
+from .common import check_can_create, csv
 
 
 def _free_port() -> int:
@@ -64,10 +65,18 @@ def resolve_resume(path: Path, cfg: Config) -> Path:
 
 def _train(args: argparse.Namespace, device: str) -> None:
     cfg = load_config(args.config)
-    recipe = load_recipe(args.recipe, cfg, overrides_of(args))
     resume = resolve_resume(args.resume, cfg) if args.resume else None
-    writable_path((resume or cfg.EXPS_PATH / recipe.name) / ".interseg-write-check")
+    if resume is not None:   # the run's recorded recipe, settings of its first start included
+        recipe = load_recorded_recipe(resume if resume.is_dir() else resume.parent.parent, args.recipe,
+                                      overrides_of(args))
+    else:
+        recipe = load_recipe(args.recipe, cfg, overrides_of(args))
+    check_can_create(resume or cfg.EXPS_PATH / recipe.name)
     rank, world, device = setup_distributed(device)
+    if rank == 0:
+        print(f"interseg train {recipe.name}: reading {', '.join(d.NAME for d in recipe.TRAIN.DATASETS)}, building "
+              f"{recipe.MODEL.BACKBONE}" + (f" from {recipe.MODEL.PRETRAINED_PATH}" if recipe.MODEL.PRETRAINED_PATH
+                                            else "") + (f", resuming {resume}" if resume else "") + " …", flush=True)
     opts = TrainOptions(exp_name=args.exp_name, resume=resume, workers=args.workers, device=device,
                         max_iters=args.max_iters)
     exp = Trainer(recipe, cfg, opts, rank, world).run()
@@ -84,6 +93,7 @@ def parse_gpus(text: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("train", "interseg train")
     gpus = parse_gpus(args.gpus)
     if gpus and (args.cpu or not torch.cuda.is_available()):
         if not args.cpu:

@@ -10,6 +10,7 @@ architecture as a :class:`ReferenceArch`, metadata ``network: reference``).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -36,6 +37,12 @@ FORMAT = "interseg-checkpoint"
 VERSION = "1"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(path: str | Path, net: Net, meta: dict | None = None) -> Path:
     """Write weights + architecture + ``meta`` (JSON-serialisable) atomically."""
     path = Path(path)
@@ -47,6 +54,7 @@ def save_checkpoint(path: str | Path, net: Net, meta: dict | None = None) -> Pat
         metadata["network"] = "reference"
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata=metadata)
+    os.chmod(tmp, 0o666 & ~_umask())   # safetensors writes 0600; a checkpoint is as readable as other files
     tmp.replace(path)
     return path
 

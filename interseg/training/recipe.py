@@ -237,3 +237,38 @@ def load_recipe(path: str | Path, cfg: Config | None = None, overrides: Mapping[
     recipe.name = path.stem
     recipe.sources = sources
     return recipe
+
+
+def load_recorded_recipe(exp_dir: Path, recipe_arg: str | Path,
+                         overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """The recipe a run recorded in ``exp_dir/config.yaml`` (with the command line's settings of its
+    first start): what ``--resume`` continues. ``recipe_arg`` must name the same recipe, and an override
+    may only repeat a recorded value: a resumed run keeps its settings.
+
+    Raises:
+        ConfigError: no readable record, another recipe, or an override that changes a recorded value.
+    """
+    path = Path(exp_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"--resume {exp_dir}: no config.yaml: not a run interseg wrote")
+    data = copy.deepcopy(load_yaml(path))
+    name, sources = data.pop("name", None), data.pop("sources", {})
+    recipe = from_dict(Recipe, data, f"{path}:")
+    recipe.name = str(name or Path(exp_dir).parent.name)
+    recipe.sources = dict(sources) if isinstance(sources, dict) else {}
+    asked = Path(str(recipe_arg)).stem
+    if asked != recipe.name:
+        raise ConfigError(f"--resume {exp_dir}: is a run of recipe {recipe.name!r}, not {asked!r}")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        changed = copy.deepcopy(data)
+        changed.setdefault(section, {})[key] = value
+        new = from_dict(Recipe, changed, f"{dotted}={value!r}:")
+        recorded = getattr(getattr(recipe, section), key)
+        if getattr(getattr(new, section), key) != recorded:
+            raise ConfigError(f"--resume {exp_dir}: {dotted}={value!r} differs from the run's recorded "
+                              f"{dotted}={to_dict(recorded)!r}; a resumed run keeps its settings (drop the "
+                              f"option, or start a new run)")
+    return recipe

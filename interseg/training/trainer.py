@@ -342,21 +342,23 @@ class Trainer:
                                 click_guard=ClickGuardParams(enabled=False))
         pred = NetPredictor(self.net, "val", opts, str(self.device))
         res: dict[str, list[float]] = {"click1": [], "click3": [], "contour1": [], "stroke1": []}
-        for ds in self.datasets:
-            for idx in split_indices(ds, self.recipe.TRAIN.VAL_FRACTION, "val")[: limit // len(self.datasets)]:
-                try:
-                    s = ds[idx].resized(self.size)
-                except DataError:
+        todo = [(ds, idx) for ds in self.datasets
+                for idx in split_indices(ds, self.recipe.TRAIN.VAL_FRACTION, "val")[: limit // len(self.datasets)]]
+        for ds, idx in tqdm(todo, desc="validation", unit="img", dynamic_ncols=True, leave=False,
+                            disable=self.rank != 0):
+            try:
+                s = ds[idx].resized(self.size)
+            except DataError:
+                continue
+            for kind, n, key in (("point", 3, "click"), ("contour", 1, "contour"), ("stroke", 1, "stroke")):
+                if kind not in self.net.arch.input_types:
                     continue
-                for kind, n, key in (("point", 3, "click"), ("contour", 1, "contour"), ("stroke", 1, "stroke")):
-                    if kind not in self.net.arch.input_types:
-                        continue
-                    session = Session(s.image, pred)
-                    user = SimulatedUser(idx)
-                    for k in range(n):
-                        session.add(user.next(kind, s.gt, session.mask, s.ignore, session.interactions))
-                        if k in (0, 2):
-                            res[f"{key}{k + 1}"].append(iou(s.gt, session.mask, s.ignore))
+                session = Session(s.image, pred)
+                user = SimulatedUser(idx)
+                for k in range(n):
+                    session.add(user.next(kind, s.gt, session.mask, s.ignore, session.interactions))
+                    if k in (0, 2):
+                        res[f"{key}{k + 1}"].append(iou(s.gt, session.mask, s.ignore))
         self.net.train()
         return {k: float(np.mean(v)) for k, v in res.items() if v}
 
@@ -374,6 +376,8 @@ class Trainer:
         t = self.recipe.TRAIN
         if self.rank == 0:
             settings = ", ".join(f"{k}={v['value']!r} ({v['source']})" for k, v in self.recipe.seed_settings().items())
+            print(f"run folder: {self.exp_dir} (TensorBoard: tensorboard --logdir {self.exp_dir / 'tb'})", flush=True)
+            log.info("run folder: %s", self.exp_dir)
             print(f"effective settings: {settings}", flush=True)
             log.info("effective settings: %s", settings)
             log.info("recipe %s: %s, %s; %d iterations/epoch x %d epochs, batch %d x %d process(es)",
@@ -437,7 +441,12 @@ class Trainer:
                          **{f"val_{k}": v for k, v in metrics.items()}}
                 self.history.append(entry)
                 log.info("epoch %d: %s", self.epoch, json.dumps(entry))
+                best = val is not None and val > self.best
                 self._save(val)
+                ious = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+                print(f"epoch {self.epoch}/{t.EPOCHS}: loss {entry['loss'] or float('nan'):.4f}"
+                      + (f"; held-out IoU {ious}" if ious else "")
+                      + f"; saved {self.ckpt_dir / 'last.safetensors'}" + (" (new best)" if best else ""), flush=True)
             if self.world > 1:
                 dist.barrier()
         if self.rank == 0 and self.writer is not None:
