@@ -4,6 +4,8 @@ Needs Xvfb and xdotool (Debian packages; scripts/test.sh installs them). Skipped
 them, an error in CI.
 """
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,23 +23,31 @@ from interseg.interactions.errors import distance_transform
 from .conftest import require_data
 
 
-@pytest.fixture
-def display():
+@contextlib.contextmanager
+def _xvfb(size: str):
     missing = [t for t in ("Xvfb", "xdotool") if shutil.which(t) is None]
     if missing:
         if os.environ.get("CI"):
             raise RuntimeError(f"{', '.join(missing)} not installed (scripts/test.sh installs them)")
         pytest.skip(f"{', '.join(missing)} not installed")
     n = next(i for i in range(71, 99) if not Path(f"/tmp/.X11-unix/X{i}").exists())
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         if Path(f"/tmp/.X11-unix/X{n}").exists():
             break
         time.sleep(0.05)
-    yield f":{n}"
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def display():
+    with _xvfb("1280x900") as d:
+        yield d
 
 
 def _xdo(env, *args, timeout=30):
@@ -75,7 +85,13 @@ def test_demo_click_finish_save_under_xvfb(display, tmp_path):
         from PIL import ImageGrab
 
         shot = np.asarray(ImageGrab.grab(bbox=(wx, wy, wx + ww, wy + wh), xdisplay=display).convert("RGB"))
-        ys, xs = np.nonzero((shot == (32, 32, 32)).all(axis=2))
+        # the canvas's background: the large #202020 areas (a checked box in the panel is as dark, but small)
+        import cv2
+
+        dark = (shot == (32, 32, 32)).all(axis=2).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(dark)
+        big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] > 0.01 * dark.size]
+        ys, xs = np.nonzero(np.isin(labels, big))
         cx0, cy0, cx1, cy1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
         h, w = gt.shape
         scale = min((cx1 - cx0) / w, (cy1 - cy0) / h)
@@ -102,3 +118,85 @@ def test_demo_click_finish_save_under_xvfb(display, tmp_path):
     assert iou(gt, mask) > 0.5, log
     assert (out / "106024.coco.json").is_file()
     assert ids.max() == 2, log          # the object in progress saved with Ctrl+S survived the next image
+
+
+# builds the demo's window at the screen's size, shows an image, and reports every button and the
+# status bar (mapped? where?) with a screenshot of the window; with a height, the window is made that
+# short and the panel scrolled to its end
+PANEL_PROBE = """
+import json, sys, tkinter as tk
+from PIL import ImageGrab
+from interseg.demo.app import DemoApp
+from interseg.demo.controller import AnnotationController
+from interseg.inference.grabcut import GrabCutPredictor
+root = tk.Tk()
+c = AnnotationController(GrabCutPredictor())
+app = DemoApp(root, c)
+if len(sys.argv) > 3:
+    root.geometry(f"{root.winfo_screenwidth()}x{sys.argv[3]}")
+c.open(sys.argv[1])
+for _ in range(3):
+    root.update()
+if len(sys.argv) > 3:
+    app._panel_view.yview_moveto(1.0)
+    root.update()
+def walk(w):
+    for ch in w.winfo_children():
+        yield ch
+        yield from walk(ch)
+found = [{"text": w.cget("text"), "mapped": bool(w.winfo_ismapped()), "x": w.winfo_rootx(), "y": w.winfo_rooty(),
+          "w": w.winfo_width(), "h": w.winfo_height()}
+         for w in [*(b for b in walk(root) if b.winfo_class() == "TButton"), app.status]]
+win = {"x": root.winfo_rootx(), "y": root.winfo_rooty(), "w": root.winfo_width(), "h": root.winfo_height()}
+ImageGrab.grab(bbox=(0, 0, root.winfo_screenwidth(), root.winfo_screenheight()), xdisplay=sys.argv[2]).save(
+    sys.argv[1] + ".shot.png")
+print(json.dumps({"window": win, "widgets": found}))
+root.destroy()
+"""
+
+ACTIONS = ("Open image…", "Open folder…", "◀ Previous", "Next ▶", "Load mask to refine…", "Save (Ctrl+S)",
+           "Undo (Ctrl+Z)", "Redo (Ctrl+Y)", "Reset object (Esc)", "Finish object (Space)")
+
+
+def _probe_panel(display: str, tmp_path: Path, height: int | None = None) -> tuple[dict, np.ndarray]:
+    src = require_data("GrabCut")
+    img = tmp_path / "106024.jpg"
+    shutil.copy(src / "data_GT" / "106024.jpg", img)
+    argv = [sys.executable, "-c", PANEL_PROBE, str(img), display, *([str(height)] if height else [])]
+    r = subprocess.run(argv, env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    from PIL import Image
+
+    return json.loads(r.stdout.strip().splitlines()[-1]), np.asarray(Image.open(str(img) + ".shot.png").convert("L"))
+
+
+def _visible(w: dict, win: dict, shot: np.ndarray) -> bool:
+    """Mapped, wholly inside the window, and drawn: its pixels on the screenshot are not one flat colour
+    (a button shows its frame and text)."""
+    inside = (w["x"] >= win["x"] and w["y"] >= win["y"] and w["x"] + w["w"] <= win["x"] + win["w"]
+              and w["y"] + w["h"] <= win["y"] + win["h"])
+    pixels = shot[w["y"]:w["y"] + w["h"], w["x"]:w["x"] + w["w"]]
+    return w["mapped"] and inside and pixels.size > 0 and float(pixels.std()) > 10
+
+
+def test_panel_fits_a_1024x700_window(tmp_path):
+    """Every action button and the status bar show in a 1024x700 window (the screen's size)."""
+    with _xvfb("1024x700") as display:
+        report, shot = _probe_panel(display, tmp_path)
+    win = report["window"]
+    assert (win["w"], win["h"]) == (1024, 700)
+    widgets = {w["text"]: w for w in report["widgets"]}
+    for label in (*ACTIONS, "Relabel", "Delete"):
+        assert _visible(widgets[label], win, shot), f"{label!r} is not visible: {widgets[label]}"
+    status = report["widgets"][-1]
+    assert status["text"].startswith("106024.jpg") and _visible(status, win, shot)
+
+
+def test_panel_scrolls_in_a_shorter_window(tmp_path):
+    """Below 700 px the panel scrolls: at its end the last buttons show, and the status bar stays."""
+    with _xvfb("1024x700") as display:
+        report, shot = _probe_panel(display, tmp_path, height=480)
+    win = report["window"]
+    widgets = {w["text"]: w for w in report["widgets"]}
+    assert _visible(widgets["Finish object (Space)"], win, shot)
+    assert _visible(report["widgets"][-1], win, shot)

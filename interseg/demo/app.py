@@ -28,86 +28,127 @@ class DemoApp:
         self.c = controller
         self.c.on_change = self.refresh
         root.title("interseg — interactive segmentation")
-        root.geometry("1120x760")
+        # 1120x760, or the screen when it is smaller (the panel fits a 1024x700 window; below that it scrolls)
+        root.geometry(f"{min(1120, root.winfo_screenwidth())}x{min(760, root.winfo_screenheight())}")
         self._photo = None
         self._pan_start: tuple[int, int] | None = None
 
-        main = ttk.Frame(root)
-        main.pack(fill=tk.BOTH, expand=True)
-        self.canvas = tk.Canvas(main, bg="#202020", highlightthickness=0, cursor="crosshair")
-        self.canvas.pack(side=tk.LEFT, fill=tk.BOTH, expand=True)
-        panel = ttk.Frame(main, padding=8, width=260)
-        panel.pack(side=tk.RIGHT, fill=tk.Y)
+        # the status bar first, so that the window's bottom line is always its own
         self.status = ttk.Label(root, text=self.c.status, anchor="w", relief=tk.SUNKEN, padding=3)
         self.status.pack(side=tk.BOTTOM, fill=tk.X)
+        main = ttk.Frame(root)
+        main.pack(fill=tk.BOTH, expand=True)
+        panel = self._scrolling_panel(main)
+        self.canvas = tk.Canvas(main, bg="#202020", highlightthickness=0, cursor="crosshair")
+        self.canvas.pack(side=tk.LEFT, fill=tk.BOTH, expand=True)
         self._build_panel(panel)
+        panel.update_idletasks()
+        self._fit_panel()    # the panel's width is known before the window maps: the image is fitted once
         self._bind()
         self.refresh()
 
     # -- widgets ---------------------------------------------------------------------------------
+    def _scrolling_panel(self, parent: ttk.Frame) -> ttk.Frame:
+        """The control panel on the right, in a canvas that scrolls (wheel or scrollbar) when the window is
+        shorter than the panel; the scrollbar shows only then."""
+        outer = ttk.Frame(parent)
+        outer.pack(side=tk.RIGHT, fill=tk.Y)
+        view = tk.Canvas(outer, highlightthickness=0, width=10)
+        bar = ttk.Scrollbar(outer, orient=tk.VERTICAL, command=view.yview)
+        view.configure(yscrollcommand=bar.set)
+        view.pack(side=tk.LEFT, fill=tk.Y)
+        panel = ttk.Frame(view, padding=(6, 4))
+        view.create_window(0, 0, window=panel, anchor="nw")
+
+        def fit(_event=None) -> None:
+            view.configure(width=panel.winfo_reqwidth(), scrollregion=(0, 0, panel.winfo_reqwidth(),
+                                                                       panel.winfo_reqheight()))
+            if panel.winfo_reqheight() > view.winfo_height() > 1:
+                bar.pack(side=tk.RIGHT, fill=tk.Y)
+            else:
+                bar.pack_forget()
+                view.yview_moveto(0)
+
+        panel.bind("<Configure>", fit)
+        view.bind("<Configure>", fit)
+        self._fit_panel = fit
+        for seq, step in (("<Button-4>", -1), ("<Button-5>", 1)):
+            view.bind_all(seq, lambda e, s=step: self._scroll_panel(view, e, s), add="+")
+        view.bind_all("<MouseWheel>", lambda e: self._scroll_panel(view, e, -1 if e.delta > 0 else 1), add="+")
+        self._panel_view = view
+        return panel
+
+    def _scroll_panel(self, view: tk.Canvas, event, step: int) -> None:
+        """The wheel over the panel scrolls it (over the image it zooms: the canvas's own binding)."""
+        widget = event.widget
+        if isinstance(widget, str) or widget is self.canvas:
+            return
+        if str(widget).startswith(str(view)) and view.yview() != (0.0, 1.0):
+            view.yview_scroll(step, "units")
+
     def _build_panel(self, panel: ttk.Frame) -> None:
-        box = ttk.LabelFrame(panel, text="Interaction type", padding=6)
+        box = ttk.LabelFrame(panel, text="Interaction type", padding=(6, 2))
         box.pack(fill=tk.X)
         self.kind = tk.StringVar(value=self.c.kind)
         for label, value in (("Click", "point"), ("Contour", "contour"), ("Stroke", "stroke")):
             ttk.Radiobutton(box, text=label, value=value, variable=self.kind,
                             command=lambda: self.c.set_kind(self.kind.get())).pack(side=tk.LEFT, padx=2)
 
-        zbox = ttk.LabelFrame(panel, text="ZoomIn", padding=6)
-        zbox.pack(fill=tk.X, pady=6)
+        zbox = ttk.LabelFrame(panel, text="ZoomIn", padding=(6, 2))
+        zbox.pack(fill=tk.X, pady=3)
         z = self.c.zoom_in_settings()
         self.zoom_on = tk.BooleanVar(value=bool(z and z.enabled))
         ttk.Checkbutton(zbox, text="enabled", variable=self.zoom_on,
                         command=lambda: self.c.set_zoom_in(enabled=self.zoom_on.get())).grid(row=0, column=0,
                                                                                              sticky="w")
         self.zoom_vars = {}
-        for row, (label, key, lo, hi, inc, default) in enumerate((
-                ("Skip interactions", "skip_clicks", 0, 10, 1, z.skip_clicks if z else 1),
+        for i, (label, key, lo, hi, inc, default) in enumerate((
+                ("Skip", "skip_clicks", 0, 10, 1, z.skip_clicks if z else 1),
                 ("Target size", "target_size", 100, 1200, 20, z.target_size if z else 400),
                 ("Expand ratio", "expand_ratio", 1.0, 3.0, 0.1, z.expand_ratio if z else 1.4)), start=1):
-            ttk.Label(zbox, text=label).grid(row=row, column=0, sticky="w")
+            row, col = divmod(i, 2)    # two settings a row: enabled | skip, target size | expand ratio
+            ttk.Label(zbox, text=label).grid(row=row, column=2 * col, sticky="w", padx=(0 if col == 0 else 6, 2))
             var = tk.DoubleVar(value=default) if key == "expand_ratio" else tk.IntVar(value=default)
             self.zoom_vars[key] = var
-            ttk.Spinbox(zbox, from_=lo, to=hi, increment=inc, textvariable=var, width=6,
-                        command=lambda k=key: self._zoom_changed(k)).grid(row=row, column=1, sticky="e")
+            ttk.Spinbox(zbox, from_=lo, to=hi, increment=inc, textvariable=var, width=5,
+                        command=lambda k=key: self._zoom_changed(k)).grid(row=row, column=2 * col + 1, sticky="e")
 
-        rbox = ttk.LabelFrame(panel, text="Refinement", padding=6)
+        rbox = ttk.LabelFrame(panel, text="Refinement", padding=(6, 2))
         rbox.pack(fill=tk.X)
         self.refine_on = tk.BooleanVar(value=bool(self.c.refine_enabled()))
         ttk.Checkbutton(rbox, text="snap to image edges (guided filter)", variable=self.refine_on,
                         command=lambda: self.c.set_refine(self.refine_on.get())).pack(anchor="w")
 
-        sbox = ttk.LabelFrame(panel, text="Visualisation", padding=6)
-        sbox.pack(fill=tk.X)
+        sbox = ttk.LabelFrame(panel, text="Visualisation", padding=(6, 2))
+        sbox.pack(fill=tk.X, pady=3)
+        sbox.columnconfigure(1, weight=1)
         self.sliders = {}
-        for label, lo, hi, value, setter in (
-                ("Prediction threshold", 0.01, 0.99, self.c.threshold, self.c.set_threshold),
-                ("Alpha blending", 0.0, 1.0, self.c.alpha, self.c.set_alpha),
+        for row, (label, lo, hi, value, setter) in enumerate((
+                ("Threshold", 0.01, 0.99, self.c.threshold, self.c.set_threshold),
+                ("Alpha", 0.0, 1.0, self.c.alpha, self.c.set_alpha),
                 ("Click radius", 1, 20, self.c.click_radius, lambda v: self.c.set_click_radius(round(float(v)))),
-                ("Line width", 1, 20, self.c.line_width, lambda v: self.c.set_line_width(round(float(v))))):
-            row = ttk.Frame(sbox)
-            row.pack(fill=tk.X)
-            ttk.Label(row, text=label).pack(side=tk.LEFT)
-            shown = ttk.Label(row, text=self._fmt(value, hi))
-            shown.pack(side=tk.RIGHT)
+                ("Line width", 1, 20, self.c.line_width, lambda v: self.c.set_line_width(round(float(v)))))):
+            ttk.Label(sbox, text=label).grid(row=row, column=0, sticky="w")   # label | slider | value
+            shown = ttk.Label(sbox, text=self._fmt(value, hi), width=4, anchor="e")
+            shown.grid(row=row, column=2, sticky="e")
 
             def changed(v: str, f=setter, lab=shown, top=hi) -> None:
                 f(float(v))
                 lab.configure(text=self._fmt(float(v), top))
 
-            s = ttk.Scale(sbox, from_=lo, to=hi, value=value, command=changed)
-            s.pack(fill=tk.X)
+            s = ttk.Scale(sbox, from_=lo, to=hi, value=value, command=changed, length=110)
+            s.grid(row=row, column=1, sticky="ew", padx=4)
             self.sliders[label] = s
 
-        obox = ttk.LabelFrame(panel, text="Objects", padding=6)
-        obox.pack(fill=tk.X, pady=6)
+        obox = ttk.LabelFrame(panel, text="Objects", padding=(6, 2))
+        obox.pack(fill=tk.X, pady=3)
         ttk.Label(obox, text="Label of the next object").pack(anchor="w")
         self.label_var = tk.StringVar(value=self.c.label)
         self.label_box = ttk.Combobox(obox, textvariable=self.label_var, values=self.c.labels)
         self.label_box.pack(fill=tk.X)
         self.label_box.bind("<<ComboboxSelected>>", lambda e: self.c.set_label(self.label_var.get()))
         self.label_box.bind("<Return>", lambda e: self.c.set_label(self.label_var.get()))
-        self.objects = tk.Listbox(obox, height=6, exportselection=False)
+        self.objects = tk.Listbox(obox, height=4, exportselection=False)
         self.objects.pack(fill=tk.X, pady=2)
         self.objects.bind("<<ListboxSelect>>", lambda e: self._safe(lambda: self.c.select_object(
             self.objects.curselection()[0] if self.objects.curselection() else None)))
@@ -118,8 +159,8 @@ class DemoApp:
         ttk.Button(row, text="Delete", command=lambda: self._safe(lambda: self._on_selected(
             self.c.delete_object))).pack(side=tk.LEFT, expand=True, fill=tk.X)
 
-        bbox = ttk.LabelFrame(panel, text="Actions", padding=6)
-        bbox.pack(fill=tk.X, pady=6)
+        bbox = ttk.LabelFrame(panel, text="Actions", padding=(6, 2))
+        bbox.pack(fill=tk.X, pady=3)
         buttons = (("Open image…", self._open_image), ("Open folder…", self._open_folder),
                    ("◀ Previous", self.c.prev_image), ("Next ▶", self.c.next_image),
                    ("Load mask to refine…", self._load_mask), ("Save (Ctrl+S)", self.c.save),
