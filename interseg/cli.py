@@ -203,6 +203,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="memory for decoded images, and as much for cached predictions (default 1024)")
     sv.add_argument("--cache-ttl", type=float, default=1800, help="seconds a cached image or prediction lives")
     sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    sv.add_argument("--label-studio-url", metavar="URL",
+                    help="the Label Studio this server works for: images and its token go nowhere else and /setup "
+                         "from another host is refused")
+    sv.add_argument("--basic-auth", metavar="USER:PASS",
+                    help="HTTP Basic Auth on every endpoint but /health (or INTERSEG_BASIC_AUTH); required when "
+                         "--host is not a loopback address")
+    sv.add_argument("--learn", type=Path, metavar="DIR",
+                    help="learn from the team: store the annotations Label Studio saves (its webhook) in DIR and "
+                         "fine-tune the served model on them in the background; model versions live in DIR")
+    sv.add_argument("--learn-every", type=int, default=20, metavar="N",
+                    help="fine-tune after N new annotations (default 20), or when Label Studio asks to train")
+    sv.add_argument("--learn-steps", type=int, default=300, metavar="N",
+                    help="optimizer steps of one fine-tuning round (default 300)")
+    sv.add_argument("--replay", default="COCO_MVal_train,ECSSD", metavar="NAMES",
+                    help="training sets mixed into fine-tuning so that the model does not forget (default "
+                         "COCO_MVal_train,ECSSD; those not found are left out, with a warning)")
+    sv.add_argument("--model-version", metavar="VERSION",
+                    help="serve this learned version (e.g. v2; v0 = the base model) and make no automatic swap")
 
     ds = sub.add_parser("datasets", help="dataset utilities")
     ds_sub = _Subparsers(ds.add_subparsers(dest="datasets_command", required=True), common)

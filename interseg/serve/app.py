@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,11 +30,14 @@ from ..errors import ConfigError, IntersegError
 from ..inference.options import check_threshold
 from ..interactions.types import Interaction, MaskStroke, interaction_from_dict
 from ..version import __version__
+from .auth import OPEN_PATHS, authorized
 from .engine import Engine
-from .images import ImageFetcher, ServeError, decode
-from .labelstudio import LabelingConfig, brush_result, region_label, region_to_interaction
+from .images import ImageFetcher, ServeError, decode, origin
+from .labelstudio import LabelingConfig, brush_result, region_label, region_mask, region_to_interaction
 
 MAX_JSON_BYTES = 64 << 20
+
+log = logging.getLogger("interseg.serve")
 
 
 @dataclass
@@ -48,6 +52,11 @@ class ServeSettings:
     cache_ttl_s: float = 1800.0
     #: a rectangle as the first region is segmented by the GrabCut baseline (see engine.Engine)
     box_prompts: bool = True
+    #: (user, password) every endpoint but /health requires (auth.py)
+    basic_auth: tuple[str, str] | None = None
+    #: the one Label Studio this server works for: images and tokens go nowhere else, and /setup from
+    #: another host is refused
+    label_studio_url: str | None = None
 
 
 @dataclass
@@ -63,8 +72,9 @@ def _error(status: int, message: str) -> JSONResponse:
 class Server:
     """State shared by the routes: the engine, the fetcher, the projects, the admission counter."""
 
-    def __init__(self, predictor, settings: ServeSettings) -> None:
+    def __init__(self, predictor, settings: ServeSettings, learner=None) -> None:
         self.predictor = predictor
+        self.learner = learner
         self.settings = settings
         self.engine = Engine(predictor, settings.image_cache_bytes, settings.prediction_cache_bytes,
                              settings.cache_ttl_s)
@@ -73,13 +83,16 @@ class Server:
             self.fetcher.max_pixels = settings.max_pixels
         for host in settings.allow_hosts:
             self.fetcher.allow(host)
+        self.pinned = self.fetcher.allow(settings.label_studio_url) if settings.label_studio_url else None
         self.projects: dict[str, _Project] = {}
         self.default_project = _Project()
         self.limiter = anyio.CapacityLimiter(settings.workers)
         self.in_flight = 0
         self._lock = threading.Lock()
         fp = hashlib.sha256(predictor.fingerprint.encode()).hexdigest()[:8]
-        self.model_version = f"interseg-{predictor.name}-{fp}"
+        self.model_version = learner.model_version if learner is not None else f"interseg-{predictor.name}-{fp}"
+        if learner is not None:
+            learner.on_swap = self.swap
         self.stats = {"requests": 0, "passes": 0, "reused": 0, "rejected": 0}
         self.box_prompts = settings.box_prompts
 
@@ -106,6 +119,11 @@ class Server:
     def setup(self, body: dict) -> dict:
         key = str(body.get("project") or "").split(".")[0]
         host, token = body.get("hostname"), body.get("access_token")
+        if self.pinned is not None:
+            if host and origin(host) != self.pinned:
+                raise ServeError(403, f"/setup from {origin(host)} refused: this server works for "
+                                      f"{self.pinned} only (--label-studio-url)")
+            host = host or self.settings.label_studio_url
         proj = _Project(config=LabelingConfig.parse(body.get("schema")))
         if host:
             proj.hostname = host
@@ -135,6 +153,70 @@ class Server:
             project.config.brush_labels[0] if project.config.brush_labels else "Object")
         result = brush_result(mask, label, project.config, round(score, 4))
         return {"model_version": self.model_version, "score": round(score, 4), "result": [result]}
+
+    def swap(self, predictor, model_version: str) -> None:
+        """Serve another model (a learned version): later requests use it; cached predictions of the old
+        one are dropped (the engine keys them by model version)."""
+        self.engine.swap(predictor, model_version)
+        self.predictor = predictor
+        self.model_version = model_version
+
+    # -- learning from the team ----------------------------------------------------------------
+    def webhook(self, body: dict) -> dict:
+        """Label Studio's events: saved annotations go to the team's data (``--learn``); its training
+        action starts a round. A bad or unfetchable event is logged and skipped, never an error."""
+        action = body.get("action")
+        if self.learner is None:
+            return {"status": "ignored", "action": action, "reason": "not learning (start with --learn DIR)"}
+        try:
+            if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED"):
+                return self._store_annotation(body)
+            if action == "ANNOTATIONS_DELETED":
+                items = body.get("annotations")
+                if not isinstance(items, list):
+                    raise ValueError("annotations must be a list of {id}")
+                gone = [int(a["id"]) for a in items if self.learner.store.delete(int(a["id"]))]
+                return {"status": "deleted", "action": action, "annotations": gone}
+            if action == "START_TRAINING":
+                started = self.learner.start("Label Studio asked to train")
+                return {"status": "training" if started else "not started", "action": action,
+                        "message": self.learner.message}
+        except (IntersegError, KeyError, TypeError, ValueError) as e:
+            reason = f"{e.__class__.__name__}: {e}" if not isinstance(e, IntersegError) else str(e)
+            log.warning("webhook %s skipped: %s", action, reason)
+            return {"status": "skipped", "action": action, "reason": reason}
+        return {"status": "ignored", "action": action}
+
+    def _store_annotation(self, body: dict) -> dict:
+        ann, task = body.get("annotation"), body.get("task")
+        if not isinstance(ann, dict):
+            raise ValueError("no annotation in the event")
+        task = task if isinstance(task, dict) else {"id": ann.get("task")}
+        ann_id, task_id = int(ann["id"]), int(task.get("id") or ann["task"])
+        project = self.project((body.get("project") or {}).get("id") if isinstance(body.get("project"), dict)
+                               else body.get("project"))
+        regions = ann.get("result") or []
+        if not isinstance(regions, list):
+            raise ValueError("annotation.result must be a list")
+        masks, labels = [], []
+        for r in regions:
+            m = region_mask(r)
+            if m is not None and m.any():
+                masks.append(m)
+                labels.append(region_label(r) or "")
+        store = self.learner.store
+        if not masks or ann.get("was_cancelled"):
+            store.delete(ann_id)
+            return {"status": "ignored", "action": body.get("action"), "annotation": ann_id,
+                    "reason": "no brush or polygon object in it"}
+        image = None
+        if not store.has_image(task_id):
+            data = task.get("data") if isinstance(task.get("data"), dict) else {}
+            url = self.fetcher.resolve(data.get(project.config.image_key), project.hostname)
+            image = self.fetcher.fetch(url)
+        store.put(ann_id, task_id, image, masks, labels)
+        self.learner.note_new()
+        return {"status": "stored", "action": body.get("action"), "annotation": ann_id, "objects": len(masks)}
 
     # -- plain API -----------------------------------------------------------------------------
     def upload(self, data: bytes, name: str) -> dict:
@@ -212,12 +294,25 @@ async def _json(request: Request) -> dict:
     return data
 
 
-def create_app(predictor, settings: ServeSettings | None = None) -> FastAPI:
-    """The ASGI application around a loaded predictor (the model is loaded before the port opens)."""
-    server = Server(predictor, settings or ServeSettings())
+def create_app(predictor, settings: ServeSettings | None = None, learner=None) -> FastAPI:
+    """The ASGI application around a loaded predictor (the model is loaded before the port opens);
+    with a :class:`~interseg.serve.learner.Learner`, it learns from the annotations Label Studio saves."""
+    server = Server(predictor, settings or ServeSettings(), learner)
     app = FastAPI(title="interseg", version=__version__,
                   description="Interactive segmentation model server (Label Studio ML backend + JSON API)")
     app.state.server = server
+
+    if server.settings.basic_auth is not None:
+        credentials = server.settings.basic_auth
+
+        @app.middleware("http")
+        async def _basic_auth(request: Request, call_next):
+            if request.url.path not in OPEN_PATHS and not authorized(request.headers.get("authorization"),
+                                                                      credentials):
+                return JSONResponse({"status": "ERROR", "error": "authentication required (HTTP Basic Auth: the "
+                                     "user and password the server was started with)"}, status_code=401,
+                                    headers={"WWW-Authenticate": 'Basic realm="interseg"'})
+            return await call_next(request)
 
     @app.exception_handler(ServeError)
     async def _serve_error(_: Request, e: ServeError) -> JSONResponse:
@@ -234,9 +329,13 @@ def create_app(predictor, settings: ServeSettings | None = None) -> FastAPI:
     @app.get("/health")
     @app.get("/")
     async def health() -> dict:
-        return {"status": "UP", "model_class": "interseg", "model_version": server.model_version,
-                "model": predictor.name, "in_flight": server.in_flight, "cached_images": len(server.engine.images),
-                "cached_predictions": len(server.engine.predictions), **server.stats}
+        out = {"status": "UP", "model_class": "interseg", "model_version": server.model_version,
+               "model": server.predictor.name, "in_flight": server.in_flight,
+               "cached_images": len(server.engine.images), "cached_predictions": len(server.engine.predictions),
+               **server.stats}
+        if server.learner is not None:
+            out["learning"] = server.learner.status()
+        return out
 
     @app.post("/setup")
     async def setup(request: Request) -> dict:
@@ -244,8 +343,29 @@ def create_app(predictor, settings: ServeSettings | None = None) -> FastAPI:
 
     @app.post("/webhook")
     async def webhook(request: Request) -> dict:
+        try:
+            body = await _json(request)
+        except ServeError as e:   # never an error for Label Studio: logged and skipped
+            log.warning("webhook skipped: %s", e)
+            return {"status": "skipped", "reason": str(e)}
+        # fetching an image can take a while: off the event loop, but not in the prediction queue
+        return await anyio.to_thread.run_sync(server.webhook, body)
+
+    @app.post("/train")
+    async def train(request: Request) -> dict:
+        """Label Studio's older training call: the tasks with their annotations; stored, then a round."""
         body = await _json(request)
-        return {"status": "ok", "action": body.get("action")}
+        if server.learner is None:
+            raise ServeError(400, "not learning: start the server with --learn DIR")
+        project = body.get("project")
+        stored = 0
+        for task in body.get("annotations") or []:
+            for ann in (task.get("annotations") or []) if isinstance(task, dict) else []:
+                event = {"action": "ANNOTATION_UPDATED", "annotation": ann, "task": task, "project": project}
+                stored += (await anyio.to_thread.run_sync(server.webhook, event)).get("status") == "stored"
+        started = server.learner.start("Label Studio asked to train")
+        return {"status": "training" if started else "not started", "stored": stored,
+                "message": server.learner.message, "model_version": server.model_version}
 
     @app.post("/predict")
     async def predict(request: Request) -> dict:

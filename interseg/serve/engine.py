@@ -119,6 +119,14 @@ class Engine:
         self.box_predictor = GrabCutPredictor()
         self.images = BoundedCache(image_cache_bytes, ttl_s)
         self.predictions = BoundedCache(prediction_cache_bytes, ttl_s)
+        self.generation = "base"   # the served model's version: part of every prediction's cache key
+
+    def swap(self, predictor, generation: str) -> None:
+        """Predict with another model from now on (a request in flight finishes with the old one; its
+        cached predictions, keyed by the old generation, are never reused)."""
+        self.predictor, self.generation = predictor, generation
+        self.images = BoundedCache(self.images.max_bytes, self.images.ttl)
+        self.predictions = BoundedCache(self.predictions.max_bytes, self.predictions.ttl)
 
     def image(self, key: str, load: Callable[[], np.ndarray]) -> Prepared:
         """The prepared image for ``key`` (``load`` decodes it on a miss)."""
@@ -139,7 +147,9 @@ class Engine:
         h, w = prepared.image.shape[:2]
         for it in interactions:
             check_inside(it, h, w)
-        keys = prefix_keys(f"{image_key}|box" if box_first else image_key, interactions)
+        predictor = self.predictor     # one model for the whole request, even if a swap happens meanwhile
+        keys = prefix_keys(f"{self.generation}|{image_key}|box" if box_first else f"{self.generation}|{image_key}",
+                           interactions)
         start, prob, roi = 0, None, None
         for k in range(len(keys) - 1 if use_cache else -1, -1, -1):
             hit = self.predictions.get(keys[k])
@@ -152,7 +162,7 @@ class Engine:
                 box_state = self.box_predictor.prepare(prepared.image)
                 prob = self.box_predictor.predict(box_state, [interactions[0]], None)
             else:
-                prob = self.predictor.predict(state, list(interactions[: k + 1]), prob)
+                prob = predictor.predict(state, list(interactions[: k + 1]), prob)
             prob = prob.astype(np.float32, copy=False)
             self.predictions.put(keys[k], (prob, state.roi), prob.nbytes)
         assert prob is not None

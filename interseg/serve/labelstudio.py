@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InteractionError
+from ..interactions.encoding import fill_polygon
 from ..interactions.types import Click, Contour, Interaction, MaskStroke
 from .brush_rle import decode_mask, encode_mask
 
@@ -123,6 +124,25 @@ def region_to_interaction(region: dict, width: int, height: int) -> Interaction:
         raise InteractionError(f"{what}: only brush masks in Label Studio's rle format are supported")
     mask = decode_mask(value["rle"], h, w)
     return MaskStroke.from_mask(mask, positive)
+
+
+def region_mask(region: dict) -> np.ndarray | None:
+    """A saved annotation's region as an object mask at its original size: brush masks and polygons
+    (``None`` for other region types, which are not segmentations).
+
+    Raises:
+        InteractionError: a malformed region, or one without its original size.
+    """
+    if not isinstance(region, dict) or region.get("type") not in ("brushlabels", "polygonlabels"):
+        return None
+    try:
+        w, h = int(region["original_width"]), int(region["original_height"])
+    except (KeyError, TypeError, ValueError):
+        raise InteractionError(f"region {region.get('id', '?')}: no original_width/original_height") from None
+    it = region_to_interaction({**region, "is_positive": True}, w, h)
+    if isinstance(it, MaskStroke):
+        return it.render((h, w))
+    return fill_polygon(it.points, (h, w))
 
 
 def region_label(region: dict) -> str | None:

@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,6 +61,8 @@ class TrainOptions:
     device: str = "cpu"
     max_iters: int | None = None   # stop early (tests, benchmarks)
     fold_bn: bool = True           # gradient-free passes on a batch-norm-folded copy (models/folding.py)
+    #: datasets built by the caller, by the name TRAIN.DATASETS gives them (the model server's team data)
+    datasets: dict[str, Any] | None = None
 
 
 def human_like_user(seed: int, prob: float) -> str:
@@ -131,7 +134,8 @@ class Trainer:
         t = recipe.TRAIN
         self.batch = max(1, recipe.MODEL.BATCH_SIZE // world)
         self.size = recipe.MODEL.TRAIN_SIZE
-        datasets = [build_train_dataset(d.NAME, cfg) for d in t.DATASETS]
+        given = opts.datasets or {}
+        datasets = [given[d.NAME] if d.NAME in given else build_train_dataset(d.NAME, cfg) for d in t.DATASETS]
         self.datasets = datasets
         self.stream = TrainStream(datasets, [d.WEIGHT for d in t.DATASETS], t, self.size, recipe.input_types, rank)
         self.iters_per_epoch = max(1, t.EPOCH_LEN // (self.batch * world))

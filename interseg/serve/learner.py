@@ -1,0 +1,363 @@
+"""Learning from the team: fine-tune the served model on the annotations Label Studio saved.
+
+After ``every`` new annotations (or when Label Studio sends its training action) one round starts in a
+separate process — never a request worker: lowest CPU priority (``nice``), one thread — that
+
+1. fine-tunes a copy of the served model for ``steps`` optimizer steps on the team's annotations mixed
+   with a replay of training sets the model was trained on (``replay``; so that it does not forget),
+   with the iterative click / contour / stroke simulation of training (training/trainer.py);
+2. measures both models on the held-out slice of the team's annotations (every 5th task, never trained
+   on, team_data.py): click NoI@85 and @90 with the simulated user, at most ``noi_max`` clicks;
+3. reports back. The server swaps the served model only if the held-out NoI@90 fell (NoI@85 breaks a
+   tie); otherwise it keeps the old one and says why.
+
+Every round is a version ``vN`` (``DIR/versions/vN.safetensors``, a normal checkpoint usable by
+``predict``, ``evaluate`` and ``demo``; ``v0`` is the model the server started with), listed with its
+data and held-out figures in ``DIR/versions.json``, ``/health`` and ``interseg models list --learn DIR``.
+``--model-version vN`` serves one and makes no automatic swap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..errors import ConfigError
+from .team_data import HOLDOUT_EVERY, TeamStore
+
+log = logging.getLogger("interseg.serve")
+
+VERSIONS_FILE = "versions.json"
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    every: int = 20                 # new (training) annotations that start a round
+    steps: int = 300                # optimizer steps per round
+    batch: int = 8
+    crop: int = 256
+    lr: float = 1e-4
+    team_weight: float = 0.7        # share of the team's samples in a batch (the rest: replay)
+    replay: tuple[str, ...] = ("COCO_MVal_train", "ECSSD")
+    noi_max: int = 10               # clicks per held-out object when judging a round
+    heldout_objects: int = 40       # held-out objects measured (the first ones)
+    min_heldout: int = 3            # fewer held-out objects: no swap (nothing to judge by)
+    threads: int = 1
+    nice: int = 10
+
+    def validate(self) -> None:
+        if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
+            raise ConfigError("--learn-every, --learn-steps, the batch and the NoI cap must be >= 1")
+        if self.crop % 32:
+            raise ConfigError(f"the fine-tuning crop must be a multiple of 32, not {self.crop}")
+
+
+@dataclass
+class Version:
+    version: str
+    checkpoint: str                 # relative to the learn folder
+    annotations: int = 0            # training annotations it was fine-tuned on (0 for v0)
+    heldout: dict = field(default_factory=dict)   # {"objects", "noi85", "noi90"} of this version
+    base: str | None = None         # the version it was fine-tuned from
+    accepted: bool = True           # served (a rejected round is kept, not served)
+    reason: str = ""
+    created: float = field(default_factory=time.time)
+    cpu_seconds: float = 0.0        # the whole round (fine-tuning and judging)
+    train_cpu_seconds: float = 0.0  # the fine-tuning alone
+
+
+def swap_decision(before: dict, after: dict, min_heldout: int) -> tuple[bool, str]:
+    """Whether a fine-tuned model replaces the served one, and why: the held-out NoI@90 must fall (a
+    tie is broken by NoI@85); with fewer than ``min_heldout`` held-out objects nothing is judged."""
+    n = int(after.get("objects", 0))
+    if n < min_heldout:
+        return False, (f"kept the served model: {n} held-out object(s), at least {min_heldout} are needed to judge "
+                       f"(every {HOLDOUT_EVERY}th task is held out)")
+    b90, a90, b85, a85 = before["noi90"], after["noi90"], before["noi85"], after["noi85"]
+    figures = f"held-out NoI@90 {b90:.2f} → {a90:.2f}, NoI@85 {b85:.2f} → {a85:.2f} on {n} objects"
+    if a90 < b90 or (a90 == b90 and a85 < b85):
+        return True, f"swapped: {figures}"
+    return False, f"kept the served model: {figures} (no better)"
+
+
+def _clicks_noi(predictor, dataset, settings: LearnSettings) -> dict:
+    """Mean click NoI@85/@90 of ``predictor`` on the held-out annotations' objects (one object each)."""
+    from ..data.sample import Sample
+    from ..evaluation.metrics import noi
+    from ..evaluation.protocol import EvalSettings, user_seed
+    from ..evaluation.runner import run_sequence
+    from ..interactions.schedules import single
+
+    ev = EvalSettings(mode="noi", input_types=("point",), max_interactions=settings.noi_max,
+                      noi_thresholds=(0.85, 0.90))
+    n85, n90 = [], []
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        for k, m in enumerate(sample.masks):
+            if len(n90) >= settings.heldout_objects:
+                break
+            obj = Sample(sample.image, [m], sample.ignore, f"{sample.name}#{k}")
+            rec, _ = run_sequence(obj, predictor, single("point", settings.noi_max), ev,
+                                  user_seed(0, "team", i, f"point{k}"))
+            n85.append(noi(rec["ious"], 0.85, settings.noi_max))
+            n90.append(noi(rec["ious"], 0.90, settings.noi_max))
+    return {"objects": len(n90), "noi85": float(np.mean(n85)) if n85 else float(settings.noi_max),
+            "noi90": float(np.mean(n90)) if n90 else float(settings.noi_max)}
+
+
+def finetune_round(job: dict) -> dict:
+    """One round (run in the learner's process): fine-tune, then measure before and after. ``job``:
+    ``root``, ``config``, ``base`` (checkpoint), ``version``, ``options`` (flat predictor options),
+    ``settings`` (LearnSettings as a dict). Returns the figures and the new checkpoint's path."""
+    import torch
+
+    from ..config import load_config
+    from ..data.registry import build_train_dataset
+    from ..errors import IntersegError
+    from ..inference.net_predictor import NetPredictor
+    from ..inference.options import PredictorOptions
+    from ..models.checkpoint import load_checkpoint
+    from ..schema import from_dict
+    from ..training.recipe import Recipe
+    from ..training.trainer import Trainer, TrainOptions
+
+    t0, c0 = time.time(), time.process_time()
+    settings = LearnSettings(**{**job["settings"], "replay": tuple(job["settings"]["replay"])})
+    torch.set_num_threads(settings.threads)
+    root = Path(job["root"])
+    cfg: Config = load_config(job["config"])
+    cfg.EXPS_PATH = root / "runs"
+    store = TeamStore(root)
+    team = store.dataset("train")
+    base_net, _ = load_checkpoint(job["base"])
+    datasets: dict[str, Any] = {"team": team}
+    notes = []
+    for name in settings.replay:
+        try:
+            datasets[name] = build_train_dataset(name, cfg)
+        except IntersegError as e:
+            notes.append(f"replay {name} left out ({e})")
+    replay = [n for n in datasets if n != "team"]
+    weights = [{"NAME": "team", "WEIGHT": settings.team_weight if replay else 1.0}]
+    weights += [{"NAME": n, "WEIGHT": (1 - settings.team_weight) / len(replay)} for n in replay]
+    arch = base_net.arch
+    recipe = from_dict(Recipe, {
+        "MODEL": {"BACKBONE": arch.backbone, "BATCH_SIZE": settings.batch, "TRAIN_SIZE": settings.crop,
+                  "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},
+        "TRAIN": {"DATASETS": weights, "EPOCHS": 1, "EPOCH_LEN": settings.steps * settings.batch, "LR": settings.lr,
+                  "LR_TYPE": "cosine", "WARMUP_ITERS": min(20, settings.steps // 5), "VAL_EVERY": 2,
+                  "VAL_FRACTION": 0.01, "VIS_EVERY": 10**9, "PRECISION": "fp32"}}, "fine-tuning recipe:")
+    recipe.name = "team"
+    exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
+                                            datasets=datasets)).run()
+    new_ckpt = exp / "checkpoints" / "last.safetensors"
+    train_cpu = time.process_time() - c0
+    opts = PredictorOptions().with_changes(**job["options"])
+    heldout = store.dataset("heldout") if store.records("heldout") else None
+    before = after = {"objects": 0, "noi85": float(settings.noi_max), "noi90": float(settings.noi_max)}
+    if heldout is not None:
+        before = _clicks_noi(NetPredictor(base_net, "before", opts), heldout, settings)
+        after = _clicks_noi(NetPredictor(load_checkpoint(new_ckpt)[0], "after", opts), heldout, settings)
+    return {"checkpoint": str(new_ckpt), "before": before, "after": after, "annotations": len(team),
+            "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "train_cpu_seconds": train_cpu,
+            "notes": notes}
+
+
+def _child(job: dict, out: str, log_file: str) -> None:
+    """The learner process: lowest priority, its output in a log file, the result as JSON."""
+    import sys
+
+    with contextlib.suppress(OSError):
+        os.nice(job["settings"]["nice"])
+    with open(log_file, "a") as f:
+        sys.stdout = sys.stderr = f
+        try:
+            result = finetune_round(job)
+        except Exception as e:  # reported to the server, which keeps serving the old model
+            import traceback
+
+            traceback.print_exc()
+            result = {"error": f"{e.__class__.__name__}: {e}"}
+        Path(out).write_text(json.dumps(result))
+
+
+class Learner:
+    """The server's side of learning: stores versions, starts rounds, applies the swap rule."""
+
+    def __init__(self, root: str | Path, predictor, cfg: Config, settings: LearnSettings | None = None) -> None:
+        from ..inference.net_predictor import NetPredictor
+        from ..models.checkpoint import save_checkpoint
+
+        if not isinstance(predictor, NetPredictor):
+            raise ConfigError("--learn fine-tunes a network: serve a --checkpoint, not a --baseline")
+        self.root = Path(root)
+        self.settings = settings or LearnSettings()
+        self.settings.validate()
+        self.cfg = cfg
+        self.store = TeamStore(self.root)
+        (self.root / "versions").mkdir(parents=True, exist_ok=True)
+        self.name = predictor.name
+        self.options = predictor.options
+        self.device = predictor.device
+        self._lock = threading.Lock()
+        self.versions: list[Version] = self._read_versions()
+        if not self.versions:
+            path = self.root / "versions" / "v0.safetensors"
+            save_checkpoint(path, predictor.net, {"name": f"{self.name}-v0", "learned": {"version": "v0"}})
+            self.versions = [Version("v0", "versions/v0.safetensors", reason="the model the server started with")]
+            self._write_versions()
+        self.current = self._served_at_start()
+        self.pinned = False
+        self.training = False
+        self.message = f"serving {self.current.version}"
+        self.on_swap: Callable[[Any, str], None] | None = None
+        self.trained_on = self.current.annotations
+        self._thread: threading.Thread | None = None
+
+    # -- versions ----------------------------------------------------------------------------------
+    def _read_versions(self) -> list[Version]:
+        path = self.root / VERSIONS_FILE
+        if not path.is_file():
+            return []
+        try:
+            return [Version(**v) for v in json.loads(path.read_text())]
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ConfigError(f"{path}: not a versions file interseg wrote ({e})") from None
+
+    def _write_versions(self) -> None:
+        path = self.root / VERSIONS_FILE
+        tmp = path.with_name(".versions.json.tmp")
+        tmp.write_text(json.dumps([asdict(v) for v in self.versions], indent=2))
+        tmp.replace(path)
+
+    def _served_at_start(self) -> Version:
+        accepted = [v for v in self.versions if v.accepted]
+        return accepted[-1]
+
+    def version(self, name: str) -> Version:
+        for v in self.versions:
+            if v.version == name:
+                return v
+        raise ConfigError(f"no model version {name!r} in {self.root} (versions: "
+                          f"{', '.join(v.version for v in self.versions)})")
+
+    def predictor_of(self, version: Version):
+        from ..inference.net_predictor import NetPredictor
+        from ..models.checkpoint import load_checkpoint
+
+        net, _ = load_checkpoint(self.root / version.checkpoint)
+        return NetPredictor(net, self.name, self.options, str(self.device))
+
+    def pin(self, name: str):
+        """Serve ``name`` and make no automatic swap (``--model-version``)."""
+        v = self.version(name)
+        self.current, self.pinned = v, True
+        self.message = f"serving {v.version}, pinned (--model-version): rounds still run, no swap"
+        return self.predictor_of(v)
+
+    @property
+    def model_version(self) -> str:
+        return f"interseg-{self.name}-{self.current.version}"
+
+    def status(self) -> dict:
+        return {"version": self.current.version, "pinned": self.pinned, "training": self.training,
+                "annotations": len(self.store), "train_annotations": len(self.store.records("train")),
+                "new_since_last_round": self.new_annotations(), "every": self.settings.every,
+                "message": self.message,
+                "versions": [{"version": v.version, "annotations": v.annotations, "heldout": v.heldout,
+                              "accepted": v.accepted, "reason": v.reason} for v in self.versions]}
+
+    # -- rounds --------------------------------------------------------------------------------------
+    def new_annotations(self) -> int:
+        return max(0, len(self.store.records("train")) - self.trained_on)
+
+    def note_new(self) -> None:
+        """Called after an annotation is stored: start a round once enough new ones arrived."""
+        if self.new_annotations() >= self.settings.every:
+            self.start(f"{self.new_annotations()} new annotations")
+
+    def start(self, reason: str) -> bool:
+        """Start a round in the background unless one runs; whether it started."""
+        with self._lock:
+            if self.training:
+                self.message = f"a round is already running ({reason} waits for the next)"
+                return False
+            if not self.store.records("train"):
+                self.message = "nothing to learn from yet: no stored training annotations"
+                return False
+            self.training = True
+            n = len(self.versions)
+            self.message = f"round v{n} started: {reason}"
+        log.info("learning: %s", self.message)
+        self._thread = threading.Thread(target=self._round, args=(f"v{n}",), daemon=True)
+        self._thread.start()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the running round (tests, benchmarks)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _round(self, version: str) -> None:
+        base = self.current
+        job = {"root": str(self.root), "config": str(self.cfg.source), "base": str(self.root / base.checkpoint),
+               "version": version, "options": self.options.as_flat(), "settings": asdict(self.settings)}
+        out = self.root / "runs" / f"{version}.result.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
+        trained_on = len(self.store.records("train"))
+        proc = mp.get_context("spawn").Process(target=_child, args=(job, str(out), str(self.root / "learn.log")),
+                                               daemon=True)
+        proc.start()
+        proc.join()
+        try:
+            result = json.loads(out.read_text())
+        except (OSError, json.JSONDecodeError):
+            result = {"error": f"the learner process ended with code {proc.exitcode} and no result"}
+        try:
+            self._finish(version, base, result, trained_on)
+        finally:
+            with self._lock:
+                self.training = False
+
+    def _finish(self, version: str, base: Version, result: dict, trained_on: int) -> None:
+        from ..models.checkpoint import update_metadata
+
+        if "error" in result:
+            self.message = f"round {version} failed: {result['error']} (serving {self.current.version}; " \
+                           f"{self.root / 'learn.log'})"
+            log.warning("learning: %s", self.message)
+            return
+        accept, why = swap_decision(result["before"], result["after"], self.settings.min_heldout)
+        if self.pinned and accept:
+            accept, why = False, f"{why}; not served: {self.current.version} is pinned (--model-version)"
+        path = self.root / "versions" / f"{version}.safetensors"
+        Path(result["checkpoint"]).replace(path)
+        v = Version(version, f"versions/{version}.safetensors", annotations=result["annotations"],
+                    heldout=result["after"], base=base.version, accepted=accept, reason=why,
+                    cpu_seconds=round(result["cpu_seconds"], 1),
+                    train_cpu_seconds=round(result.get("train_cpu_seconds", 0.0), 1))
+        if not base.heldout:
+            base.heldout = result["before"]
+        update_metadata(path, {"name": f"{self.name}-{version}", "learned": asdict(v)})
+        self.versions.append(v)
+        self._write_versions()
+        self.trained_on = trained_on
+        self.message = f"round {version}: {why} ({result['cpu_seconds'] / 60:.1f} CPU-min)"
+        log.info("learning: %s", self.message)
+        if accept:
+            self.current = v
+            if self.on_swap is not None:
+                self.on_swap(self.predictor_of(v), self.model_version)
