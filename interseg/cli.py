@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--recipe", type=Path, help="build the network a training recipe starts from")
     cr.add_argument("-o", "--output", type=Path, required=True)
 
-    mk_sub.add_parser("list", help="shipped and local models with their results")
+    ls = mk_sub.add_parser("list", help="shipped and local models with their results")
+    ls.add_argument("--learn", type=Path, metavar="DIR",
+                    help="also the versions `interseg serve --learn DIR` made, with their data and held-out NoI")
     pb = mk_sub.add_parser("publish", help="copy a trained checkpoint into the shipped models with clean metadata")
     pb.add_argument("checkpoint", type=Path, help="trained checkpoint (e.g. a run's checkpoints/last.safetensors)")
     pb.add_argument("--name", required=True, help="model name (file interseg/resources/models/NAME.safetensors)")
@@ -216,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fine-tune after N new annotations (default 20), or when Label Studio asks to train")
     sv.add_argument("--learn-steps", type=int, default=300, metavar="N",
                     help="optimizer steps of one fine-tuning round (default 300)")
+    sv.add_argument("--learn-swap", choices=["better", "always"], default="better",
+                    help="serve a round's model only if the held-out NoI improved (default), or always")
     sv.add_argument("--replay", default="COCO_MVal_train,ECSSD", metavar="NAMES",
                     help="training sets mixed into fine-tuning so that the model does not forget (default "
                          "COCO_MVal_train,ECSSD; those not found are left out, with a warning)")

@@ -66,3 +66,31 @@ def grabcut_samples():
 def rng_masks(shape, seed=0):
     rng = np.random.default_rng(seed)
     return rng.random(shape) > 0.5
+
+
+def serve_folder(root: Path, redirects: dict[str, str] | None = None):
+    """A plain HTTP server on 127.0.0.1 serving ``root`` (``.url``), recording each request's Authorization
+    header (``.auth``); a path starting with a key of ``redirects`` answers 302 to its value."""
+    import functools
+    import http.server
+    import threading
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            for prefix, target in (redirects or {}).items():
+                if self.path.startswith(prefix):
+                    self.send_response(302)
+                    self.send_header("Location", target)
+                    self.end_headers()
+                    return
+            self.server.auth.append(self.headers.get("Authorization"))
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    httpd.auth = []
+    httpd.url = f"http://127.0.0.1:{httpd.server_port}"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd

@@ -3,10 +3,14 @@ scripts/test.sh): a project with smart key points, rectangles and brushes, a rea
 uploaded to it, `interseg serve` registered as its interactive ML backend, and the interactive
 annotating requests Label Studio's UI sends for (a) two positive key points, (b) a rectangle and (c) a
 brush stroke; each returned brush mask is checked against the ground truth, saved as an annotation
-through Label Studio's API and read back."""
+through Label Studio's API and read back. The server runs as a team would run it: Basic Auth (Label
+Studio connects with its BASIC_AUTH method; its webhook gets the header), pinned to this Label Studio,
+learning: a saved annotation arrives in the learning set through Label Studio's webhook, Label Studio's
+training action starts a (tiny) round, and Label Studio sees the new model version."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -81,16 +85,26 @@ def label_studio(tmp_path_factory):
         proc.wait(30)
 
 
+AUTH = ("e2e", secrets.token_hex(8))
+
+
 @pytest.fixture(scope="module")
-def model_server(tmp_path_factory):
+def model_server(tmp_path_factory, label_studio):
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    folder = tmp_path_factory.mktemp("serve")
+    log = folder / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "interseg", "serve", "--cpu", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "interseg", "serve", "--cpu", "--port", str(port),
+                                 "--basic-auth", f"{AUTH[0]}:{AUTH[1]}",
+                                 "--label-studio-url", str(label_studio.base_url).rstrip("/"),
+                                 "--learn", str(folder / "learn"), "--learn-every", "1000", "--learn-steps", "2",
+                                 "--learn-swap", "always", "--replay", ""],
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait(f"http://127.0.0.1:{port}/health", proc, 120, log)
-        yield f"http://127.0.0.1:{port}"
+        server = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=AUTH, timeout=60)
+        server.url, server.log = f"http://127.0.0.1:{port}", log
+        yield server
     finally:
         proc.terminate()
         proc.wait(30)
@@ -107,9 +121,20 @@ def project(label_studio, model_server):
     task = ls.get("/api/tasks/", params={"project": pid}).raise_for_status().json()
     task = (task["tasks"] if isinstance(task, dict) else task)[0]
     assert task["data"]["image"].startswith("/data/upload/")
-    ml = ls.post("/api/ml", json={"project": pid, "url": model_server, "title": "interseg",
-                                  "is_interactive": True}).raise_for_status().json()
+    # refused without the credentials, connected with them (Label Studio's Basic Auth method)
+    bad = ls.post("/api/ml", json={"project": pid, "url": model_server.url, "title": "no auth", "is_interactive": True})
+    assert bad.status_code >= 400 or bad.json().get("readable_state") != "Connected", bad.text
+    if bad.status_code < 400:
+        ls.delete(f"/api/ml/{bad.json()['id']}")
+    ml = ls.post("/api/ml", json={"project": pid, "url": model_server.url, "title": "interseg", "is_interactive": True,
+                                  "auth_method": "BASIC_AUTH", "basic_auth_user": AUTH[0],
+                                  "basic_auth_pass": AUTH[1]}).raise_for_status().json()
     assert ml["readable_state"] == "Connected", ml
+    # the annotation webhook Label Studio made for the backend carries no credentials: give it the header
+    hooks = ls.get("/api/webhooks/", params={"project": pid}).raise_for_status().json()
+    hook = next(h for h in hooks if h["url"].startswith(model_server.url))
+    basic = "Basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    ls.patch(f"/api/webhooks/{hook['id']}/", json={"headers": {"Authorization": basic}}).raise_for_status()
     return {"id": pid, "task": task["id"], "ml": ml["id"]}
 
 
@@ -200,3 +225,40 @@ def test_screenshot_of_the_returned_mask(label_studio, project, grabcut):
     finally:
         driver.quit()
     assert Path(out).stat().st_size > 10_000
+
+
+def test_saved_annotations_reach_the_learning_set_and_training_changes_the_model_version(
+        label_studio, project, model_server, grabcut):
+    """An annotation saved in Label Studio arrives through its webhook; its training action starts a round
+    (2 steps) in the server; the swapped version is what Label Studio then reports and receives."""
+    h, w = grabcut.shape
+    before = model_server.get("/health").raise_for_status().json()
+    assert before["model_version"] == "interseg-interseg_lite0-v0"
+    region = _region("brushlabels", {"format": "rle", "rle": encode_mask(grabcut.gt), "brushlabels": ["Object"]},
+                     w, h, "saved", "brush")
+    ann = label_studio.post(f"/api/tasks/{project['task']}/annotations/", json={"result": [region]})
+    assert ann.status_code == 201, ann.text
+    deadline = time.monotonic() + 60
+    stored = 0
+    while time.monotonic() < deadline and not stored:
+        records = model_server.get("/health").json()["learning"]["annotations"]
+        stored = records >= before["learning"]["annotations"] + 1
+        time.sleep(1)
+    assert stored, model_server.log.read_text()[-3000:]
+    t0 = time.monotonic()
+    r = label_studio.post(f"/api/ml/{project['ml']}/train", json={})
+    assert r.status_code in (200, 201), r.text
+    learning = {}
+    while time.monotonic() - t0 < 600:
+        learning = model_server.get("/health").json()["learning"]
+        if not learning["training"] and len(learning["versions"]) > 1:
+            break
+        time.sleep(2)
+    print(f"round in {time.monotonic() - t0:.0f} s: {learning['message']}")
+    assert learning["versions"][-1]["version"] == "v1" and learning["version"] == "v1", learning
+    # Label Studio asks the backend again (its state update) and gets the new version
+    ml = label_studio.get(f"/api/ml/{project['ml']}").raise_for_status().json()
+    r = label_studio.post(f"/api/ml/{project['ml']}/interactive-annotating",
+                          json={"task": project["task"], "context": {"result": _regions(grabcut)["keypoints"]}})
+    assert r.status_code == 200 and r.json()["data"]["model_version"] == "interseg-interseg_lite0-v1", r.text
+    print(f"Label Studio's backend record: model_version {ml.get('model_version')!r}")

@@ -5,8 +5,6 @@ on a real GrabCut photo served by a local HTTP server; bad input of every kind; 
 from __future__ import annotations
 
 import asyncio
-import functools
-import http.server
 import io
 import json
 import subprocess
@@ -24,7 +22,7 @@ from interseg.serve.app import Server, ServeSettings, create_app
 from interseg.serve.brush_rle import decode_mask, encode_mask
 from interseg.serve.images import ServeError
 
-from .conftest import label_studio_tool, require_data
+from .conftest import label_studio_tool, require_data, serve_folder
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
@@ -50,23 +48,7 @@ def image_host(tmp_path_factory, grabcut):
     data = src.read_bytes()
     (root / "cut.jpg").write_bytes(data[: len(data) // 2])
     Image.new("L", (9000, 9000)).save(root / "huge.png")       # 81 MP, over the 80 MP limit
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            if self.path.startswith("/redirect"):
-                self.send_response(302)
-                self.send_header("Location", "http://127.0.0.2:9/secret.jpg")
-                self.end_headers()
-                return
-            self.server.auth.append(self.headers.get("Authorization"))
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    httpd.auth = []
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = serve_folder(root, {"/redirect": "http://127.0.0.2:9/secret.jpg"})
     yield httpd
     httpd.shutdown()
 

@@ -5,10 +5,7 @@ keeps them, the version swap rule, and one real fine-tuning round in the backgro
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -20,7 +17,7 @@ from interseg.serve.app import ServeSettings, create_app
 from interseg.serve.brush_rle import encode_mask
 from interseg.serve.learner import Learner, LearnSettings, swap_decision
 
-from .conftest import require_data
+from .conftest import require_data, serve_folder
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
@@ -45,19 +42,7 @@ def host(tmp_path_factory):
     for n in NAMES:
         (root / "data" / "upload" / f"{n}.jpg").write_bytes((require_data("GrabCut") / "data_GT" / f"{n}.jpg")
                                                             .read_bytes())
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.server.auth.append(self.headers.get("Authorization"))
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    httpd.auth = []
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_port}"
+    httpd = serve_folder(root)
     yield httpd
     httpd.shutdown()
 
@@ -171,6 +156,8 @@ def test_webhook_stores_updates_deletes_and_survives_bad_events(served, grabcut,
     # a restart reads the folder as it is
     again = Learner(served.learner.root, interseg.load_predictor(), cfg, LearnSettings(replay=()))
     assert len(again.store) == 1 and [v.version for v in again.versions] == ["v0"]
+    with pytest.raises(interseg.IntersegError, match="holds versions learned from another model"):
+        Learner(served.learner.root, interseg.load_predictor("interseg_segformer_b0"), cfg)
 
 
 def test_swap_rule():
@@ -183,7 +170,7 @@ def test_swap_rule():
     assert not keep and "2 held-out object(s)" in why
 
 
-def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabcut, monkeypatch):
+def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabcut, capsys):
     """A real (tiny) round in the learner's process: a version v1 with held-out figures; the swap
     follows the rule, and a swap changes the model version the server reports."""
     h = _headers()
@@ -215,6 +202,20 @@ def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabc
     assert served.app.state.server.engine.generation == "interseg-interseg_lite0-v2"
     versions = json.loads((learner.root / "versions.json").read_text())
     assert [v["version"] for v in versions] == ["v0", "v1", "v2"] and versions[-1]["accepted"]
+    # a restart serves the latest accepted version
+    base = interseg.load_predictor()
+    restarted = Learner(learner.root, base, learner.cfg, LearnSettings(replay=()))
+    assert restarted.current.version == "v2"
+    assert restarted.served(base).weights_hash == learner.predictor_of(learner.versions[-1]).weights_hash
+    # --model-version pins (a rollback): served, and no round swaps it
+    pinned = restarted.pin("v1")
+    assert pinned.weights_hash == learner.predictor_of(learner.versions[1]).weights_hash
+    assert restarted.pinned and restarted.model_version == "interseg-interseg_lite0-v1"
+    with pytest.raises(interseg.IntersegError, match=r"no model version 'v9' .* \(versions: v0, v1, v2\)"):
+        restarted.pin("v9")
+    assert main(["models", "list", "--learn", str(learner.root)]) == 0
+    listed = capsys.readouterr().out.split("learned versions in")[1]
+    assert "v2" in listed and "2.00 / 3.00 (5)" in listed and "swapped: held-out NoI@90 4.00 → 3.00" in listed
 
 
 def _copy(path):

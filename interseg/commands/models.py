@@ -83,7 +83,34 @@ def list_models(args: argparse.Namespace) -> int:
     for block in details:
         print()
         print(block)
+    if getattr(args, "learn", None) is not None:
+        print()
+        print(learned_versions(args.learn))
     return 0
+
+
+def learned_versions(folder: Path) -> str:
+    """The versions a learning server made in ``folder`` (``versions.json``), as a table."""
+    import json
+
+    from ..evaluation.report import format_table
+    from ..serve.learner import VERSIONS_FILE
+
+    path = Path(folder) / VERSIONS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: no model versions there (is it the folder of interseg serve --learn?)")
+    try:
+        versions = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: not a versions file interseg wrote ({e})") from None
+    rows = []
+    for v in versions:
+        held = v.get("heldout") or {}
+        figures = f"{held['noi85']:.2f} / {held['noi90']:.2f} ({held['objects']})" if held else "-"
+        rows.append([v["version"], str(Path(folder) / v["checkpoint"]), str(v.get("annotations", 0)), figures,
+                     "served" if v.get("accepted") else "kept aside", v.get("reason", "")])
+    return f"learned versions in {folder}:\n" + format_table(
+        ["version", "checkpoint", "team annotations", "held-out NoI@85 / @90 (objects)", "", "why"], rows)
 
 
 def _wrapped(label: str, text: str, width: int = 100) -> list[str]:

@@ -45,9 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if args.learn is None:
             raise ConfigError("--model-version needs --learn DIR (the folder that holds the versions)")
         learner = Learner(args.learn, predictor, cfg, LearnSettings(
-            every=args.learn_every, steps=args.learn_steps, replay=tuple(csv(args.replay))))
-        if args.model_version:
-            predictor = learner.pin(args.model_version)
+            every=args.learn_every, steps=args.learn_steps, replay=tuple(csv(args.replay)), swap=args.learn_swap))
+        predictor = learner.pin(args.model_version) if args.model_version else learner.served(predictor)
     app = create_app(predictor, settings, learner)
     print(f"interseg serve: {predictor.name} on http://{args.host}:{args.port} ({args.workers} worker(s)); "
           f"in Label Studio: Settings → Model → Connect model, URL http://{args.host}:{args.port}, "

@@ -48,9 +48,9 @@ class GrabCutOptions:
 
     def __post_init__(self) -> None:
         for name in ("work_size", "iterations", "line_width", "rng_seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "rng_seed" else 1):
-                raise ConfigError(f"grabcut option {name} must be a positive integer, not {v!r}")
+            v, least = getattr(self, name), 0 if name == "rng_seed" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < least:
+                raise ConfigError(f"grabcut option {name} must be an integer >= {least}, not {v!r}")
         for name in ("click_radius", "seed_radius"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:

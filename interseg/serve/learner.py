@@ -56,12 +56,17 @@ class LearnSettings:
     min_heldout: int = 3            # fewer held-out objects: no swap (nothing to judge by)
     threads: int = 1
     nice: int = 10
+    #: "better": swap only when the held-out NoI improved; "always": serve every round's model (a team that
+    #: prefers the newest model, or a demonstration); the figures are recorded either way
+    swap: str = "better"
 
     def validate(self) -> None:
         if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
             raise ConfigError("--learn-every, --learn-steps, the batch and the NoI cap must be >= 1")
         if self.crop % 32:
             raise ConfigError(f"the fine-tuning crop must be a multiple of 32, not {self.crop}")
+        if self.swap not in ("better", "always"):
+            raise ConfigError(f"--learn-swap must be better or always, not {self.swap!r}")
 
 
 @dataclass
@@ -213,7 +218,12 @@ class Learner:
         self.device = predictor.device
         self._lock = threading.Lock()
         self.versions: list[Version] = self._read_versions()
-        if not self.versions:
+        if self.versions:
+            v0 = self.predictor_of(self.versions[0])
+            if v0.weights_hash != predictor.weights_hash:
+                raise ConfigError(f"{self.root}: holds versions learned from another model than {predictor.name} "
+                                  f"(its v0 has other weights); give that model, or another --learn folder")
+        else:
             path = self.root / "versions" / "v0.safetensors"
             save_checkpoint(path, predictor.net, {"name": f"{self.name}-v0", "learned": {"version": "v0"}})
             self.versions = [Version("v0", "versions/v0.safetensors", reason="the model the server started with")]
@@ -259,6 +269,10 @@ class Learner:
 
         net, _ = load_checkpoint(self.root / version.checkpoint)
         return NetPredictor(net, self.name, self.options, str(self.device))
+
+    def served(self, started_with):
+        """What to serve at start: the latest accepted version (the model given, when that is v0)."""
+        return started_with if self.current.version == "v0" else self.predictor_of(self.current)
 
     def pin(self, name: str):
         """Serve ``name`` and make no automatic swap (``--model-version``)."""
@@ -341,15 +355,18 @@ class Learner:
             log.warning("learning: %s", self.message)
             return
         accept, why = swap_decision(result["before"], result["after"], self.settings.min_heldout)
+        if self.settings.swap == "always" and not accept:
+            accept, why = True, f"swapped (--learn-swap always); the rule would have {why}"
         if self.pinned and accept:
             accept, why = False, f"{why}; not served: {self.current.version} is pinned (--model-version)"
         path = self.root / "versions" / f"{version}.safetensors"
         Path(result["checkpoint"]).replace(path)
+        measured = result["after"] if result["after"].get("objects") else {}
         v = Version(version, f"versions/{version}.safetensors", annotations=result["annotations"],
-                    heldout=result["after"], base=base.version, accepted=accept, reason=why,
+                    heldout=measured, base=base.version, accepted=accept, reason=why,
                     cpu_seconds=round(result["cpu_seconds"], 1),
                     train_cpu_seconds=round(result.get("train_cpu_seconds", 0.0), 1))
-        if not base.heldout:
+        if result["before"].get("objects"):   # the served model's figures on the latest held-out slice
             base.heldout = result["before"]
         update_metadata(path, {"name": f"{self.name}-{version}", "learned": asdict(v)})
         self.versions.append(v)
