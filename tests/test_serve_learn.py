@@ -168,6 +168,11 @@ def test_swap_rule():
     assert not keep and "no better" in why and "6.00 → 6.50" in why
     keep, why = swap_decision(base, {"objects": 2, "noi85": 1.0, "noi90": 1.0}, 3)
     assert not keep and "2 held-out object(s)" in why
+    # better for the team but forgetting what it knew (the replay sets' held-out objects): kept
+    better = {"objects": 10, "noi85": 3.0, "noi90": 5.0}
+    keep, why = swap_decision(base, better, 3, {"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.5}, 0.3)
+    assert not keep and "it forgets" in why and "replay held-out NoI@90 2.00 → 2.50" in why
+    assert swap_decision(base, better, 3, {"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.25}, 0.3)[0]
 
 
 def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabcut, capsys):

@@ -48,12 +48,14 @@ class LearnSettings:
     steps: int = 300                # optimizer steps per round
     batch: int = 8
     crop: int = 256
-    lr: float = 1e-4
-    team_weight: float = 0.7        # share of the team's samples in a batch (the rest: replay)
+    lr: float = 5e-5
+    team_weight: float = 0.5        # share of the team's samples in a batch (the rest: replay)
     replay: tuple[str, ...] = ("COCO_MVal_train", "ECSSD")
     noi_max: int = 10               # clicks per held-out object when judging a round
     heldout_objects: int = 40       # held-out objects measured (the first ones)
     min_heldout: int = 3            # fewer held-out objects: no swap (nothing to judge by)
+    replay_objects: int = 20        # held-out objects of the replay sets that guard against forgetting
+    forget_margin: float = 0.3      # their NoI@90 may rise by at most this much
     threads: int = 1
     nice: int = 10
     #: "better": swap only when the held-out NoI improved; "always": serve every round's model (a team that
@@ -75,6 +77,7 @@ class Version:
     checkpoint: str                 # relative to the learn folder
     annotations: int = 0            # training annotations it was fine-tuned on (0 for v0)
     heldout: dict = field(default_factory=dict)   # {"objects", "noi85", "noi90"} of this version
+    replay_heldout: dict = field(default_factory=dict)   # the same on the replay sets' held-out objects
     base: str | None = None         # the version it was fine-tuned from
     accepted: bool = True           # served (a rejected round is kept, not served)
     reason: str = ""
@@ -83,43 +86,62 @@ class Version:
     train_cpu_seconds: float = 0.0  # the fine-tuning alone
 
 
-def swap_decision(before: dict, after: dict, min_heldout: int) -> tuple[bool, str]:
-    """Whether a fine-tuned model replaces the served one, and why: the held-out NoI@90 must fall (a
-    tie is broken by NoI@85); with fewer than ``min_heldout`` held-out objects nothing is judged."""
+def swap_decision(before: dict, after: dict, min_heldout: int, replay_before: dict | None = None,
+                  replay_after: dict | None = None, forget_margin: float = 0.3) -> tuple[bool, str]:
+    """Whether a fine-tuned model replaces the served one, and why: the team's held-out NoI@90 must fall
+    (a tie is broken by NoI@85), and the NoI@90 on held-out objects of the replay sets (what the model
+    knew before) may not rise by more than ``forget_margin``; with fewer than ``min_heldout`` team
+    held-out objects nothing is judged."""
     n = int(after.get("objects", 0))
     if n < min_heldout:
         return False, (f"kept the served model: {n} held-out object(s), at least {min_heldout} are needed to judge "
                        f"(every {HOLDOUT_EVERY}th task is held out)")
     b90, a90, b85, a85 = before["noi90"], after["noi90"], before["noi85"], after["noi85"]
     figures = f"held-out NoI@90 {b90:.2f} → {a90:.2f}, NoI@85 {b85:.2f} → {a85:.2f} on {n} objects"
+    if replay_before and replay_after and replay_after.get("objects"):
+        rb, ra = replay_before["noi90"], replay_after["noi90"]
+        figures += f"; replay held-out NoI@90 {rb:.2f} → {ra:.2f} on {replay_after['objects']} objects"
+        if ra > rb + forget_margin:
+            return False, f"kept the served model: {figures} (it forgets: more than +{forget_margin:g})"
     if a90 < b90 or (a90 == b90 and a85 < b85):
         return True, f"swapped: {figures}"
     return False, f"kept the served model: {figures} (no better)"
 
 
-def _clicks_noi(predictor, dataset, settings: LearnSettings) -> dict:
-    """Mean click NoI@85/@90 of ``predictor`` on the held-out annotations' objects (one object each)."""
+def _objects(dataset, indices, limit: int, every_mask: bool = True) -> list:
+    """Up to ``limit`` one-object samples of ``dataset``'s samples ``indices`` (every object of a sample,
+    or only its largest)."""
     from ..data.sample import Sample
+    from ..errors import DataError
+
+    out = []
+    for i in indices:
+        if len(out) >= limit:
+            break
+        try:
+            sample = dataset[i]
+        except DataError:
+            continue
+        masks = sample.masks if every_mask else [max(sample.masks, key=lambda m: int(m.sum()))]
+        out += [Sample(sample.image, [m], sample.ignore, f"{sample.name}#{k}") for k, m in enumerate(masks)]
+    return out[:limit]
+
+
+def _clicks_noi(predictor, objects: list, noi_max: int) -> dict:
+    """Mean click NoI@85/@90 of ``predictor`` on one-object samples (RITM clicks, at most ``noi_max``)."""
     from ..evaluation.metrics import noi
     from ..evaluation.protocol import EvalSettings, user_seed
     from ..evaluation.runner import run_sequence
     from ..interactions.schedules import single
 
-    ev = EvalSettings(mode="noi", input_types=("point",), max_interactions=settings.noi_max,
-                      noi_thresholds=(0.85, 0.90))
+    ev = EvalSettings(mode="noi", input_types=("point",), max_interactions=noi_max, noi_thresholds=(0.85, 0.90))
     n85, n90 = [], []
-    for i in range(len(dataset)):
-        sample = dataset[i]
-        for k, m in enumerate(sample.masks):
-            if len(n90) >= settings.heldout_objects:
-                break
-            obj = Sample(sample.image, [m], sample.ignore, f"{sample.name}#{k}")
-            rec, _ = run_sequence(obj, predictor, single("point", settings.noi_max), ev,
-                                  user_seed(0, "team", i, f"point{k}"))
-            n85.append(noi(rec["ious"], 0.85, settings.noi_max))
-            n90.append(noi(rec["ious"], 0.90, settings.noi_max))
-    return {"objects": len(n90), "noi85": float(np.mean(n85)) if n85 else float(settings.noi_max),
-            "noi90": float(np.mean(n90)) if n90 else float(settings.noi_max)}
+    for i, obj in enumerate(objects):
+        rec, _ = run_sequence(obj, predictor, single("point", noi_max), ev, user_seed(0, "learn", i, obj.name))
+        n85.append(noi(rec["ious"], 0.85, noi_max))
+        n90.append(noi(rec["ious"], 0.90, noi_max))
+    return {"objects": len(n90), "noi85": float(np.mean(n85)) if n85 else float(noi_max),
+            "noi90": float(np.mean(n90)) if n90 else float(noi_max)}
 
 
 def finetune_round(job: dict) -> dict:
@@ -135,6 +157,7 @@ def finetune_round(job: dict) -> dict:
     from ..inference.options import PredictorOptions
     from ..models.checkpoint import load_checkpoint
     from ..schema import from_dict
+    from ..training.data import split_indices
     from ..training.recipe import Recipe
     from ..training.trainer import Trainer, TrainOptions
 
@@ -163,19 +186,30 @@ def finetune_round(job: dict) -> dict:
                   "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},
         "TRAIN": {"DATASETS": weights, "EPOCHS": 1, "EPOCH_LEN": settings.steps * settings.batch, "LR": settings.lr,
                   "LR_TYPE": "cosine", "WARMUP_ITERS": min(20, settings.steps // 5), "VAL_EVERY": 2,
-                  "VAL_FRACTION": 0.01, "VIS_EVERY": 10**9, "PRECISION": "fp32"}}, "fine-tuning recipe:")
+                  "VIS_EVERY": 10**9, "PRECISION": "fp32"}}, "fine-tuning recipe:")
     recipe.name = "team"
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
                                             datasets=datasets)).run()
     new_ckpt = exp / "checkpoints" / "last.safetensors"
     train_cpu = time.process_time() - c0
     opts = PredictorOptions().with_changes(**job["options"])
-    heldout = store.dataset("heldout") if store.records("heldout") else None
-    before = after = {"objects": 0, "noi85": float(settings.noi_max), "noi90": float(settings.noi_max)}
-    if heldout is not None:
-        before = _clicks_noi(NetPredictor(base_net, "before", opts), heldout, settings)
-        after = _clicks_noi(NetPredictor(load_checkpoint(new_ckpt)[0], "after", opts), heldout, settings)
-    return {"checkpoint": str(new_ckpt), "before": before, "after": after, "annotations": len(team),
+    old, new = NetPredictor(base_net, "before", opts), NetPredictor(load_checkpoint(new_ckpt)[0], "after", opts)
+    team_objects = []
+    if store.records("heldout"):
+        heldout = store.dataset("heldout")
+        team_objects = _objects(heldout, range(len(heldout)), settings.heldout_objects)
+    # the replay sets' validation split (recipe TRAIN.VAL_FRACTION: never trained on by the fine-tuning, nor
+    # by the shipped models' recipes), largest object of each image: does the model still know them?
+    replay_objects = []
+    for name in replay:
+        ds = datasets[name]
+        replay_objects += _objects(ds, split_indices(ds, recipe.TRAIN.VAL_FRACTION, "val"),
+                                   settings.replay_objects // len(replay), every_mask=False)
+    before, after = _clicks_noi(old, team_objects, settings.noi_max), _clicks_noi(new, team_objects, settings.noi_max)
+    replay_before = _clicks_noi(old, replay_objects, settings.noi_max) if replay_objects else None
+    replay_after = _clicks_noi(new, replay_objects, settings.noi_max) if replay_objects else None
+    return {"checkpoint": str(new_ckpt), "before": before, "after": after, "replay_before": replay_before,
+            "replay_after": replay_after, "annotations": len(team),
             "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "train_cpu_seconds": train_cpu,
             "notes": notes}
 
@@ -354,7 +388,9 @@ class Learner:
                            f"{self.root / 'learn.log'})"
             log.warning("learning: %s", self.message)
             return
-        accept, why = swap_decision(result["before"], result["after"], self.settings.min_heldout)
+        accept, why = swap_decision(result["before"], result["after"], self.settings.min_heldout,
+                                    result.get("replay_before"), result.get("replay_after"),
+                                    self.settings.forget_margin)
         if self.settings.swap == "always" and not accept:
             accept, why = True, f"swapped (--learn-swap always); the rule would have {why}"
         if self.pinned and accept:
@@ -363,11 +399,14 @@ class Learner:
         Path(result["checkpoint"]).replace(path)
         measured = result["after"] if result["after"].get("objects") else {}
         v = Version(version, f"versions/{version}.safetensors", annotations=result["annotations"],
-                    heldout=measured, base=base.version, accepted=accept, reason=why,
+                    heldout=measured, replay_heldout=result.get("replay_after") or {}, base=base.version,
+                    accepted=accept, reason=why,
                     cpu_seconds=round(result["cpu_seconds"], 1),
                     train_cpu_seconds=round(result.get("train_cpu_seconds", 0.0), 1))
         if result["before"].get("objects"):   # the served model's figures on the latest held-out slice
             base.heldout = result["before"]
+        if result.get("replay_before"):
+            base.replay_heldout = result["replay_before"]
         update_metadata(path, {"name": f"{self.name}-{version}", "learned": asdict(v)})
         self.versions.append(v)
         self._write_versions()
