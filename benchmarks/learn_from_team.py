@@ -153,6 +153,10 @@ def main() -> None:
     ap.add_argument("--heldout", type=int, default=100, help="held-out images (their garments are measured)")
     ap.add_argument("--every", type=int, default=40, help="new training annotations per round")
     ap.add_argument("--steps", type=int, default=200, help="optimizer steps per round")
+    ap.add_argument("--team-weight", type=float, default=LearnSettings.team_weight,
+                    help="share of the team's samples in a batch")
+    ap.add_argument("--lr", type=float, default=LearnSettings.lr)
+    ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards the served model")
     ap.add_argument("--out", type=Path, default=Path("experiments/learn_from_team"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-benchmarks", action="store_true", help="no GrabCut/Berkeley before/after")
@@ -169,7 +173,8 @@ def main() -> None:
     www = host(args.ccp)
     url = f"http://127.0.0.1:{www.server_port}"
     predictor = interseg.load_predictor(args.checkpoint)
-    learner = Learner(args.out / "learn", predictor, cfg, LearnSettings(every=args.every, steps=args.steps))
+    learner = Learner(args.out / "learn", predictor, cfg, LearnSettings(
+        every=args.every, steps=args.steps, team_weight=args.team_weight, lr=args.lr, distill=args.distill))
     app = create_app(predictor, ServeSettings(label_studio_url=url), learner)
     from fastapi.testclient import TestClient
 

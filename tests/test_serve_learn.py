@@ -186,7 +186,7 @@ def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabc
     learner = served.learner
     assert len(learner.store.records("heldout")) == 2 and len(learner.store.records("train")) == 4
     object.__setattr__(learner, "settings", LearnSettings(steps=2, batch=2, crop=64, noi_max=2, replay=(),
-                                                          min_heldout=1))
+                                                          min_heldout=1, distill=0.5))   # the teacher path too
     r = served.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 3}}, headers=h).json()
     assert r["status"] == "training"
     learner.wait(600)

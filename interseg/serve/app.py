@@ -181,7 +181,7 @@ class Server:
                 started = self.learner.start("Label Studio asked to train")
                 return {"status": "training" if started else "not started", "action": action,
                         "message": self.learner.message}
-        except (IntersegError, KeyError, TypeError, ValueError) as e:
+        except (IntersegError, KeyError, TypeError, ValueError, OSError) as e:   # e.g. a full disk
             reason = f"{e.__class__.__name__}: {e}" if not isinstance(e, IntersegError) else str(e)
             log.warning("webhook %s skipped: %s", action, reason)
             return {"status": "skipped", "action": action, "reason": reason}
@@ -212,7 +212,8 @@ class Server:
         image = None
         if not store.has_image(task_id):
             data = task.get("data") if isinstance(task.get("data"), dict) else {}
-            url = self.fetcher.resolve(data.get(project.config.image_key), project.hostname)
+            url = self.fetcher.resolve(data.get(project.config.image_key),
+                                       project.hostname or self.settings.label_studio_url)
             image = self.fetcher.fetch(url)
         store.put(ann_id, task_id, image, masks, labels)
         self.learner.note_new()

@@ -79,7 +79,7 @@ class ImageFetcher:
                     raise ServeError(403, f"{url}: no image host is allowed yet: connect Label Studio (its /setup "
                                      f"call registers its host) or start the server with --allow-host URL")
                 raise ServeError(403, f"{url}: images are fetched only from {', '.join(sorted(self.allowed))} "
-                                 f"(the Label Studio host of /setup, or --allow-host)")
+                                 f"(the Label Studio host: --label-studio-url or /setup; or --allow-host)")
             headers = {"Authorization": f"Token {self.tokens[o]}"} if o in self.tokens else {}
             try:
                 with httpx.stream("GET", url, headers=headers, timeout=self.timeout, follow_redirects=False) as r:

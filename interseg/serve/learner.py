@@ -54,6 +54,9 @@ class LearnSettings:
     noi_max: int = 10               # clicks per held-out object when judging a round
     heldout_objects: int = 40       # held-out objects measured (the first ones)
     min_heldout: int = 3            # fewer held-out objects: no swap (nothing to judge by)
+    #: > 0: the fine-tuned model also learns the served model's probabilities (distillation, this weight),
+    #: which holds it near what it knew
+    distill: float = 0.0
     replay_objects: int = 20        # held-out objects of the replay sets that guard against forgetting
     forget_margin: float = 0.3      # their NoI@90 may rise by at most this much
     threads: int = 1
@@ -181,12 +184,13 @@ def finetune_round(job: dict) -> dict:
     weights = [{"NAME": "team", "WEIGHT": settings.team_weight if replay else 1.0}]
     weights += [{"NAME": n, "WEIGHT": (1 - settings.team_weight) / len(replay)} for n in replay]
     arch = base_net.arch
+    distill = {"TEACHER": str(job["base"]), "DISTILL_WEIGHT": settings.distill} if settings.distill > 0 else {}
     recipe = from_dict(Recipe, {
         "MODEL": {"BACKBONE": arch.backbone, "BATCH_SIZE": settings.batch, "TRAIN_SIZE": settings.crop,
                   "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},
         "TRAIN": {"DATASETS": weights, "EPOCHS": 1, "EPOCH_LEN": settings.steps * settings.batch, "LR": settings.lr,
                   "LR_TYPE": "cosine", "WARMUP_ITERS": min(20, settings.steps // 5), "VAL_EVERY": 2,
-                  "VIS_EVERY": 10**9, "PRECISION": "fp32"}}, "fine-tuning recipe:")
+                  "VIS_EVERY": 10**9, "PRECISION": "fp32", **distill}}, "fine-tuning recipe:")
     recipe.name = "team"
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
                                             datasets=datasets)).run()
