@@ -25,14 +25,14 @@ def run(args: argparse.Namespace) -> int:
 
     # the worker threads share the cores: each prediction gets its share of intra-op threads
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.workers))
-    cfg = load_config(args.config)
-    predictor = single_predictor(args, cfg)   # loaded before the port opens
-    credentials = credentials_from(args.basic_auth)
+    credentials = credentials_from(args.basic_auth)   # checked before the model loads: a wrong start fails fast
     if credentials is None and not is_loopback(args.host):
         raise ConfigError(f"--host {args.host} listens beyond this machine: give --basic-auth USER:PASS (or set "
                           f"{ENV_VAR}), and the same user and password in Label Studio's model connection")
     if args.label_studio_url:
         origin(args.label_studio_url)   # an http(s) URL, or a clear error
+    cfg = load_config(args.config)
+    predictor = single_predictor(args, cfg)   # loaded before the port opens
     settings = ServeSettings(workers=args.workers, max_queue=args.max_queue, allow_hosts=args.allow_host,
                              max_image_bytes=args.max_image_mb << 20, max_pixels=args.max_pixels,
                              image_cache_bytes=args.cache_mb << 20, prediction_cache_bytes=args.cache_mb << 20,
