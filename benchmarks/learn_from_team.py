@@ -160,6 +160,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("experiments/learn_from_team"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-benchmarks", action="store_true", help="no GrabCut/Berkeley before/after")
+    ap.add_argument("--rounds", type=int, default=0, help="stop streaming after this many rounds (0: never)")
     args = ap.parse_args()
     cfg = load_config()
     stems = sorted(p.stem for p in (args.ccp / "annotations" / "pixel-level").glob("*.mat"))
@@ -200,6 +201,8 @@ def main() -> None:
                 v = learner.versions[-1]
                 results["rounds"].append({"annotations_seen": seen, **vars(v)})
                 print(f"  → {learner.message}", flush=True)
+                if args.rounds and len(results["rounds"]) >= args.rounds:
+                    break
         results["latency"] = {"idle_p50": float(np.median(idle)), "idle_p95": p95(idle),
                               "training_p50": float(np.median(busy)) if busy else None,
                               "training_p95": p95(busy), "training_clicks": len(busy)}
