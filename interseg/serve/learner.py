@@ -35,7 +35,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError
-from .team_data import HOLDOUT_EVERY, TeamStore
+from .team_data import HOLDOUT_EVERY, TeamStore, write_atomically
 
 log = logging.getLogger("interseg.serve")
 
@@ -285,10 +285,8 @@ class Learner:
             raise ConfigError(f"{path}: not a versions file interseg wrote ({e})") from None
 
     def _write_versions(self) -> None:
-        path = self.root / VERSIONS_FILE
-        tmp = path.with_name(".versions.json.tmp")
-        tmp.write_text(json.dumps([asdict(v) for v in self.versions], indent=2))
-        tmp.replace(path)
+        text = json.dumps([asdict(v) for v in self.versions], indent=2)
+        write_atomically(self.root / VERSIONS_FILE, lambda p: p.write_text(text))
 
     def _served_at_start(self) -> Version:
         accepted = [v for v in self.versions if v.accepted]
@@ -324,9 +322,10 @@ class Learner:
         return f"interseg-{self.name}-{self.current.version}"
 
     def status(self) -> dict:
+        train = len(self.store.records("train"))    # one read of the records (/health is polled)
         return {"version": self.current.version, "pinned": self.pinned, "training": self.training,
-                "annotations": len(self.store), "train_annotations": len(self.store.records("train")),
-                "new_since_last_round": self.new_annotations(), "every": self.settings.every,
+                "annotations": len(self.store), "train_annotations": train,
+                "new_since_last_round": max(0, train - self.trained_on), "every": self.settings.every,
                 "message": self.message,
                 "versions": [{"version": v.version, "annotations": v.annotations, "heldout": v.heldout,
                               "accepted": v.accepted, "reason": v.reason} for v in self.versions]}
@@ -337,8 +336,9 @@ class Learner:
 
     def note_new(self) -> None:
         """Called after an annotation is stored: start a round once enough new ones arrived."""
-        if self.new_annotations() >= self.settings.every:
-            self.start(f"{self.new_annotations()} new annotations")
+        new = self.new_annotations()
+        if new >= self.settings.every:
+            self.start(f"{new} new annotations")
 
     def start(self, reason: str) -> bool:
         """Start a round in the background unless one runs; whether it started."""

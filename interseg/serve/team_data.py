@@ -18,6 +18,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,9 @@ HOLDOUT_EVERY = 5
 MAX_OBJECTS = 255
 
 
-def _atomic(path: Path, write) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a temporary name beside ``path``, then rename it over ``path``: readers see the
+    old file or the whole new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     write(tmp)
     tmp.replace(path)
@@ -75,13 +78,13 @@ class TeamStore:
                 if image.shape[:2] != ids.shape:
                     raise DataError(f"annotation {annotation_id}: the mask is {ids.shape[1]}x{ids.shape[0]} but the "
                                     f"image is {image.shape[1]}x{image.shape[0]}")
-                _atomic(self.image_path(task_id), lambda p: save_rgb(p, image))
+                write_atomically(self.image_path(task_id), lambda p: save_rgb(p, image))
             elif not self.has_image(task_id):
                 raise DataError(f"annotation {annotation_id}: the image of task {task_id} is not stored")
-            _atomic(mask_path, lambda p: save_gray(p, ids))
+            write_atomically(mask_path, lambda p: save_gray(p, ids))
             meta = {"annotation": annotation_id, "task": task_id, "labels": list(labels), "objects": len(masks),
                     "updated": time.time()}
-            _atomic(meta_path, lambda p: p.write_text(json.dumps(meta)))
+            write_atomically(meta_path, lambda p: p.write_text(json.dumps(meta)))
 
     def delete(self, annotation_id: int) -> bool:
         """Remove one annotation; whether it was there. The task's image stays while another annotation
