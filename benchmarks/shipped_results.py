@@ -3,7 +3,8 @@
 1. NoI@85/90/95 (RITM click simulator, at most 20 interactions) on GrabCut, Berkeley and DAVIS, for clicks,
    contours and strokes, on every object.
    With each row, the share of clicks the model ignored (a positive click left outside the mask it
-   produced, a negative one inside) per dataset.
+   produced, a negative one inside) per dataset, and the interactions that did harm: the share that
+   lowered the IoU by more than 0.1, and in brackets the objects that lost more than 0.2 in one step.
 2. IoU ± std and Boundary IoU ± std under the 27-sequence protocol (every order of the three input types
    over the first three interactions, then clicks; mean over the first 10 interactions; the ± is the std
    over the 27 sequences) on the first --iou-limit objects of each dataset.
@@ -59,6 +60,15 @@ def _ignored(per_ds: dict, t: str) -> str:
     return " / ".join("–" if v is None else f"{100 * v:.1f}" for v in shares) + " %"
 
 
+def _harmful(per_ds: dict, t: str) -> str:
+    """Per dataset: the share of interactions that lowered the IoU by more than 0.1, and the objects that
+    lost more than 0.2 in one step."""
+    rows = [per_ds[d]["noi"][t] for d in DATASETS]
+    if any(r.get("harmful") is None for r in rows):
+        return "–"
+    return " / ".join(f"{100 * r['harmful']:.1f} % ({r['wrecked']})" for r in rows)
+
+
 def _headline(per_ds: dict, types: tuple[str, ...], label: str = "") -> dict[str, str]:
     """The NoI@90 figures written into a shipped model's metadata."""
     return {f"NoI@90 {d} {label}{t}": f"{per_ds[d]['noi'][t]['NoI@90']:.2f}"
@@ -68,7 +78,8 @@ def _headline(per_ds: dict, types: tuple[str, ...], label: str = "") -> dict[str
 def noi_table(results: dict, types: tuple[str, ...] = TYPES, label: str = "", clicks: bool = True) -> str:
     """One row per model and input type; ``clicks`` adds the ignored clicks' share per dataset."""
     head = (["model", "input"] + [f"{d} NoI@85 / 90 / 95 (≥20@90)" for d in DATASETS]
-            + (["ignored clicks (G / B / D)"] if clicks else []) + ["SPC (s)"])
+            + (["ignored clicks (G / B / D)"] if clicks else [])
+            + ["harmful > 0.1 (objects > 0.2) G / B / D", "SPC (s)"])
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for pname, per_ds in results["predictors"].items():
         for t in types:
@@ -79,6 +90,7 @@ def noi_table(results: dict, types: tuple[str, ...] = TYPES, label: str = "", cl
                              f"({row['>=20@90']})")
             if clicks:
                 cells.append(_ignored(per_ds, t))
+            cells.append(_harmful(per_ds, t))
             cells.append(f"{_spc(per_ds, lambda r, t=t: [r['noi'][t]['timing']]):.3f}")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -97,6 +109,69 @@ def iou_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+CARRIED = "†"
+
+
+def carry_rows(block: str, old_block: str, measured: set[str]) -> str:
+    """``block`` with the rows of the models this run did not measure (the GrabCut baseline included)
+    copied from ``old_block`` (the README's previous tables), table by table, marked with
+    :data:`CARRIED`; a row with fewer columns than its new table (a column added since) gets "–" before
+    its last cell."""
+    def tables(text: str) -> list[list[str]]:
+        out: list[list[str]] = []
+        for para in text.split("\n\n"):
+            rows = [ln for ln in para.strip().splitlines() if ln.startswith("|")]
+            if rows:
+                out.append(rows)
+        return out
+
+    old_tables = {_kind(t): t for t in tables(old_block)}
+    paras = block.split("\n\n")
+    for i, para in enumerate(paras):
+        if not para.strip().startswith("|"):
+            continue
+        kind = _kind([ln for ln in para.strip().splitlines() if ln.startswith("|")])
+        if kind in old_tables:
+            width = para.strip().splitlines()[0].count("|")
+            present = set(para.splitlines())
+            extra = []
+            for row in old_tables[kind][2:]:
+                name = row.split("|")[1].strip().rstrip(CARRIED).strip()
+                if name in measured or any(ln.startswith(f"| {name} {CARRIED} |") for ln in present):
+                    continue
+                cells = [c.strip() for c in row.strip().strip("|").split("|")]
+                while len(cells) + 1 < width:
+                    cells.insert(len(cells) - 1, "–")
+                cells[0] = f"{name} {CARRIED}"
+                extra.append("| " + " | ".join(cells) + " |")
+            lines = para.rstrip("\n").split("\n")
+            at = next(j for j, ln in enumerate(lines) if ln.startswith("|---")) + 1
+            first = [r for r in extra if r.startswith("| grabcut ")]       # the baseline stays on top
+            lines[at:at] = first
+            paras[i] = "\n".join(lines + [r for r in extra if r not in first])
+    return "\n\n".join(paras)
+
+
+def _kind(rows: list[str]) -> str:
+    """Which of the README's tables ``rows`` (header first) is: "iou", "human" or "noi"."""
+    if "IoU / bIoU" in rows[0]:
+        return "iou"
+    return "human" if any("| human-like" in r for r in rows[2:]) else "noi"
+
+
+def old_table(old_block: str, kind: str, leave_out: set[str]) -> str:
+    """The README's previous table of ``kind`` without the rows of ``leave_out``, every row marked
+    :data:`CARRIED` (for a table this run did not measure)."""
+    for para in old_block.split("\n\n"):
+        rows = [ln for ln in para.strip().splitlines() if ln.startswith("|")]
+        if rows and _kind(rows) == kind:
+            keep = [r for r in rows[2:] if r.split("|")[1].strip().rstrip(CARRIED).strip() not in leave_out]
+            keep = ["|" + r.split("|", 2)[1].rstrip().rstrip(CARRIED).rstrip() + f" {CARRIED} |" + r.split("|", 2)[2]
+                    for r in keep]
+            return "\n".join(rows[:2] + keep)
+    return ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", help="config file (default: ./config.yml, else the packaged default)")
@@ -110,19 +185,27 @@ def main() -> None:
                     help="leave out the table with human-like contours and strokes")
     ap.add_argument("--update-readme", action="store_true")
     ap.add_argument("--update-metadata", action="store_true")
+    ap.add_argument("--no-iou27", dest="iou27", action="store_false",
+                    help="leave out the 27-sequence IoU table (with --carry the previous one is kept, less the "
+                         "measured models' rows)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="leave out the GrabCut baseline (with --carry its rows are kept from the README)")
+    ap.add_argument("--carry", action="store_true",
+                    help="with --models: keep the README rows of the shipped models not measured in this run "
+                         "(marked †; their own predictor settings are unchanged since)")
     args = ap.parse_args()
 
     cfg = load_config(args.config)
     models = csv(args.models) or shipped_models()
-    predictors: dict[str, Predictor] = {"grabcut": GrabCutPredictor()}
+    predictors: dict[str, Predictor] = {"grabcut": GrabCutPredictor()} if args.baseline else {}
     for spec in models:
         p = load_predictor(spec, models_dir=cfg.INTERACTIVE_MODELS_PATH, backend=args.backend)
         predictors[p.name] = p
     noi = run_benchmark(predictors, DATASETS, cfg, EvalSettings(mode="noi", input_types=TYPES, limit=args.noi_limit),
                         args.output / "noi", workers=args.workers)
-    iou = run_benchmark(predictors, DATASETS, cfg,
-                        EvalSettings(mode="iou", schedule="product", boundary_iou=True, limit=args.iou_limit),
-                        args.output / "iou27", workers=args.workers)
+    iou = (run_benchmark(predictors, DATASETS, cfg,
+                         EvalSettings(mode="iou", schedule="product", boundary_iou=True, limit=args.iou_limit),
+                         args.output / "iou27", workers=args.workers) if args.iou27 else None)
     human = (run_benchmark(predictors, DATASETS, cfg,
                            EvalSettings(mode="noi", input_types=HUMAN_TYPES, user="human-like", limit=args.noi_limit),
                            args.output / "noi_human", workers=args.workers) if args.human_like else None)
@@ -130,9 +213,26 @@ def main() -> None:
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     shutil.copy(args.output / "noi" / "miou_curves.png", docs / "miou_noi.png")
-    shutil.copy(args.output / "iou27" / "miou_curves.png", docs / "miou_27seq.png")
-    n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
-    human_part = [] if human is None else [
+    old = (ROOT / "README.md").read_text().split("<!-- results:begin -->", 1)[1].split("<!-- results:end -->")[0]
+    not_remeasured = (", ".join(sorted(noi["predictors"])) + ": not remeasured with this protocol since its last "
+                      "change; its held-out figures are in docs/experiments.md")
+    if iou is not None:
+        shutil.copy(args.output / "iou27" / "miou_curves.png", docs / "miou_27seq.png")
+        n_iou = {d: next(iter(iou["predictors"].values()))[d]["objects"] for d in DATASETS}
+        iou_part = ["IoU ± std and Boundary IoU ± std (×100, boundary width 0.5 % of the diagonal) under the "
+                    "27-sequence protocol, mean over the first 10 interactions, on the first "
+                    + ", ".join(f"{n} {d}" for d, n in n_iou.items()) + " objects:", "", iou_table(iou), ""]
+    elif args.carry:
+        iou_part = ["IoU ± std and Boundary IoU ± std under the 27-sequence protocol from the previous run ("
+                    + not_remeasured + "):", "", old_table(old, "iou", set(noi["predictors"])), ""]
+    else:
+        iou_part = []
+    if human is None and args.carry:
+        human_part = [
+            "With contours and strokes drawn as people draw them (`--user human-like`), NoI@85/90/95 from "
+            "the previous run (" + not_remeasured + "):",
+            "", old_table(old, "human", set(noi["predictors"])), ""]
+    human_part = human_part if human is None and args.carry else [] if human is None else [
         "With contours and strokes drawn as people draw them (`--user human-like`: one to three short "
         "scribbles 3–15 px wide; loose, partial or box outlines), NoI@85/90/95 on the same objects:",
         "", noi_table(human, HUMAN_TYPES, label="human-like ", clicks=False), ""]
@@ -141,13 +241,11 @@ def main() -> None:
         "in brackets the objects whose NoI@90 is 20, as the reference counts ≥20@90) on "
         + " + ".join(str(next(iter(noi["predictors"].values()))[d]["noi"]["point"]["objects"]) for d in DATASETS)
         + " objects; ignored clicks: the share of clicks left on the wrong side of the mask they produced "
-        "(GrabCut / Berkeley / DAVIS):",
+        "(GrabCut / Berkeley / DAVIS); harmful: the share of interactions that lowered the IoU by more "
+        "than 0.1, in brackets the objects that lost more than 0.2 in one step:",
         "", noi_table(noi), "",
         *human_part,
-        "IoU ± std and Boundary IoU ± std (×100, boundary width 0.5 % of the diagonal) under the 27-sequence "
-        "protocol, mean over the first 10 interactions, on the first "
-        + ", ".join(f"{n} {d}" for d, n in n_iou.items()) + " objects:",
-        "", iou_table(iou), "",
+        *iou_part,
         "SPC: seconds per interaction (simulation + prediction + metric) on one CPU thread per worker.",
         "", "![mIoU vs interactions](docs/miou_noi.png)", ""])
     (docs / "results.md").write_text("# Results of the shipped models\n\n"
@@ -161,6 +259,15 @@ def main() -> None:
         if begin not in text or end not in text:
             raise SystemExit(f"{readme}: markers {begin} / {end} not found")
         head, rest = text.split(begin, 1)
+        if args.carry:
+            old = rest.split(end, 1)[0]
+            block = carry_rows(block, old, set(noi["predictors"])) + (
+                f"\n{CARRIED} not measured in this run: the rows of the previous tables, measured with the "
+                "predictor settings these models ship with (their checkpoints record them), columns added "
+                "since shown as –.\n")
+            (docs / "results.md").write_text("# Results of the shipped models\n\n"
+                                             "Regenerate: `python benchmarks/shipped_results.py --update-readme`\n\n"
+                                             + block.replace("docs/", ""))
         readme.write_text(head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1])
         print(f"updated {readme}")
     if args.update_metadata:

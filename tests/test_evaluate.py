@@ -214,27 +214,35 @@ def test_stats_and_evaluate_agree_on_skipped_files_and_say_when_a_mask_is_missin
     assert "3 of 4 samples skipped" in printed
 
 
+class _Scripted:
+    """A predictor whose probabilities are ``fn(image, interactions)``."""
+
+    def __init__(self, name, fn):
+        from interseg.inference.predictor import BasicOptions
+
+        self.name = self.fingerprint = name
+        self.options = BasicOptions()
+        self.fn = fn
+
+    def prepare(self, image):
+        from interseg.inference.predictor import PredictorState
+
+        return PredictorState(image)
+
+    def predict(self, state, interactions, prev_prob=None):
+        return self.fn(state.image, interactions)
+
+
 def test_ignored_clicks_are_counted(tmp_path):
     """A click whose pixel ends on the wrong side of the mask it produced is counted as ignored: a model
     that never changes its (empty) mask ignores every positive click; the GrabCut baseline follows them."""
-    from interseg.inference.predictor import BasicOptions, PredictorState
-
-    class Deaf:
-        name = "deaf"
-        fingerprint = "deaf"
-        options = BasicOptions()
-
-        def prepare(self, image):
-            return PredictorState(image)
-
-        def predict(self, state, interactions, prev_prob=None):
-            return np.zeros(state.image.shape[:2], np.float32)
+    deaf = _Scripted("deaf", lambda image, its: np.zeros(image.shape[:2], np.float32))
 
     from interseg.config import load_config
 
     cfg = load_config()
     cfg.GRABCUT_PATH = require_data("GrabCut")
-    res = run_benchmark({"deaf": Deaf(), "grabcut": GrabCutPredictor()}, ["GrabCut"], cfg,
+    res = run_benchmark({"deaf": deaf, "grabcut": GrabCutPredictor()}, ["GrabCut"], cfg,
                         EvalSettings(mode="noi", input_types=("point",), max_interactions=3, limit=3),
                         tmp_path / "run", log=lambda *_: None)
     deaf = res["predictors"]["deaf"]["GrabCut"]["noi"]["point"]
@@ -284,3 +292,28 @@ def test_threshold_is_the_predictors_in_the_benchmark(cfg, tmp_path):
     assert "prob_threshold" not in json.loads((out / "run.json").read_text())["settings"]
     fp = json.loads((out / "records" / "grabcut" / "predictor.json").read_text())["fingerprint"]
     assert "threshold=0.7" in fp
+
+
+def test_harmful_interactions_are_counted(tmp_path):
+    """A predictor that throws its mask away at the second click: that click lowers the IoU by more than
+    0.2 (harmful, and the object is wrecked); the other steps do no harm."""
+    import interseg
+    from interseg.config import load_config
+
+    cfg = load_config()
+    cfg.GRABCUT_PATH = require_data("GrabCut")
+    gt = interseg.open_dataset("GrabCut", cfg.GRABCUT_PATH)[0].gt
+    half = gt.copy()
+    half[: gt.shape[0] // 2] = False
+
+    forgetful = _Scripted("forgetful", lambda image, its: np.zeros(gt.shape, np.float32) if len(its) == 2
+                          else half.astype(np.float32))
+    res = run_benchmark({"forgetful": forgetful}, ["GrabCut"], cfg,
+                        EvalSettings(mode="noi", input_types=("point",), max_interactions=3, limit=1),
+                        tmp_path / "run", log=lambda *_: None)
+    row = res["predictors"]["forgetful"]["GrabCut"]["noi"]["point"]
+    first = interseg.iou(gt, half)
+    assert first > 0.2
+    assert row["harmful"] == 0.5 and row["wrecked"] == 1 and abs(row["largest_drop"] - first) < 1e-5
+    table = (tmp_path / "run" / "table.md").read_text()
+    assert "harmful" in table and "50.00 %" in table

@@ -18,6 +18,13 @@ def _share(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f} %"
 
 
+def _harm(row: dict) -> list[str]:
+    """The harmful-interaction share (IoU lowered by > 0.1) and the wrecked objects (> 0.2 in one step)."""
+    if row.get("harmful") is None:
+        return ["-", "-"]
+    return [f"{100 * row['harmful']:.2f} %", str(row["wrecked"])]
+
+
 def table_rows(results: dict, settings: EvalSettings) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the summary table (one row per predictor x dataset x input type)."""
     rows: list[list[str]] = []
@@ -25,25 +32,26 @@ def table_rows(results: dict, settings: EvalSettings) -> tuple[list[str], list[l
         cap = settings.max_interactions
         pcts = [int(round(t * 100)) for t in settings.noi_thresholds]
         header = ["predictor", "dataset", "input", *[f"NoI@{p}" for p in pcts],
-                  *[f">={cap}@{p}" for p in pcts], "ignored clicks", "SPC (s)", "objects", "skipped"]
+                  *[f">={cap}@{p}" for p in pcts], "ignored clicks", "harmful", "wrecked", "SPC (s)", "objects",
+                  "skipped"]
         for pred_name, per_ds in results["predictors"].items():
             for ds, res in per_ds.items():
                 for seq, row in res.get("noi", {}).items():
                     rows.append([pred_name, ds, seq, *[_f(row[f"NoI@{p}"]) for p in pcts],
                                  *[str(row[f">={cap}@{p}"]) for p in pcts], _share(row.get("ignored_clicks")),
-                                 _f(row["timing"]["spc"], 3),
+                                 *_harm(row), _f(row["timing"]["spc"], 3),
                                  str(row["objects"]), str(len(res["skipped"]))])
     else:
         header = ["predictor", "dataset", "sequences", "IoU", *(["bIoU"] if settings.boundary_iou else []),
-                  "ignored clicks", "SPC (s)", "objects", "skipped"]
+                  "ignored clicks", "harmful", "wrecked", "SPC (s)", "objects", "skipped"]
         for pred_name, per_ds in results["predictors"].items():
             for ds, res in per_ds.items():
                 r = res["iou"]
                 row = [pred_name, ds, str(r["sequences"]), f"{_f(r['iou_mean'])} ± {_f(r['iou_std'])}"]
                 if settings.boundary_iou:
                     row.append(f"{_f(r['biou_mean'])} ± {_f(r['biou_std'])}")
-                rows += [row + [_share(res.get("ignored_clicks")), _f(res["timing"]["spc"], 3), str(res["objects"]),
-                                str(len(res["skipped"]))]]
+                rows += [row + [_share(res.get("ignored_clicks")), *_harm(res), _f(res["timing"]["spc"], 3),
+                                str(res["objects"]), str(len(res["skipped"]))]]
     return header, rows
 
 

@@ -1,7 +1,8 @@
 """Turning per-sample records into the benchmark's numbers.
 
 NoI mode (per input type): NoI@t for each threshold, the count of objects that never reach t within
-the cap (">=N@t"), the mean IoU curve and seconds per interaction.
+the cap (">=N@t"), the mean IoU curve and seconds per interaction. Every mode also counts the
+interactions that did harm (:func:`harmful`) and the clicks the model ignored.
 
 IoU mode (the seed's IoU ± std): for each sequence, the mean IoU over objects at each step, averaged
 over the first N steps and x100; the result is the mean and the population std over sequences.
@@ -36,6 +37,26 @@ def ignored_share(records: list[dict]) -> float | None:
     return sum(r["ignored_clicks"] for r in counted) / clicks if clicks else None
 
 
+#: an interaction is harmful when it lowers the IoU by more than this; an object is wrecked by one
+#: interaction that lowers it by more than WRECK
+HARM, WRECK = 0.1, 0.2
+
+
+def harmful(records: list[dict]) -> dict[str, float | int | None]:
+    """``harmful``: the share of interactions after the first that lowered the IoU by more than
+    :data:`HARM`; ``wrecked``: the objects (records) where one interaction lowered it by more than
+    :data:`WRECK`; ``largest_drop``: the largest one-step IoU loss."""
+    steps = drops = wrecked = 0
+    largest = 0.0
+    for r in records:
+        d = -np.diff(np.asarray(r["ious"], np.float64))
+        steps += len(d)
+        drops += int((d > HARM).sum())
+        wrecked += bool((d > WRECK).any())
+        largest = max(largest, float(d.max()) if len(d) else 0.0)
+    return {"harmful": drops / steps if steps else None, "wrecked": wrecked, "largest_drop": largest}
+
+
 def summarize(records: list[dict], settings: EvalSettings) -> dict:
     ok = [r for r in records if "ious" in r]
     skipped = sorted({(r["index"], r["name"], r["error"]) for r in records if "error" in r})
@@ -45,7 +66,7 @@ def summarize(records: list[dict], settings: EvalSettings) -> dict:
         by_seq[r["sequence"]].append(r)
     out: dict = {"objects": len({r["index"] for r in ok}),
                  "skipped": [{"index": i, "name": n, "error": e} for i, n, e in skipped],
-                 "timing": _timing(ok), "ignored_clicks": ignored_share(ok)}
+                 "timing": _timing(ok), "ignored_clicks": ignored_share(ok), **harmful(ok)}
     if settings.mode == "noi":
         rows = {}
         for seq, recs in by_seq.items():
@@ -60,6 +81,7 @@ def summarize(records: list[dict], settings: EvalSettings) -> dict:
             row["miou_curve"] = mean_curve([r["ious"] for r in recs], settings.max_interactions).tolist()
             row["timing"] = _timing(recs)
             row["ignored_clicks"] = ignored_share(recs)
+            row.update(harmful(recs))
             rows[seq] = row
         out["noi"] = rows
     else:
