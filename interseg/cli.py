@@ -36,9 +36,9 @@ def _add_predictor_args(p: argparse.ArgumentParser, multi: bool = False) -> None
                    help="clicks seen on the whole image before ZoomIn crops (default: the model's own "
                         "recommendation, else 1)")
     g.add_argument("--no-flip", action="store_true", help="disable horizontal-flip test-time averaging")
-    g.add_argument("--no-click-guard", action="store_true",
-                   help="leave clicks the network ignored as they are (default: the look-alike pixels around "
-                        "such a click are moved to its side, so that every click takes effect)")
+    g.add_argument("--click-guard", action=argparse.BooleanOptionalAction, default=None,
+                   help="move the look-alike pixels around a click the network ignored to the click's side "
+                        "(bounded: never erases most of the object); default off: the network's own mask")
     add_refine_args(g)
     g.add_argument("--backend", choices=["torch", "onnx"],
                    help="run the network with PyTorch (default) or ONNX Runtime (faster on CPUs)")

@@ -42,7 +42,7 @@ def predictor_options(args: argparse.Namespace) -> dict[str, Any]:
             "refine": getattr(args, "refine", None), "refine_radius": getattr(args, "refine_radius", None),
             "refine_eps": getattr(args, "refine_eps", None), "backend": getattr(args, "backend", None),
             "threshold": getattr(args, "thresh", None),
-            "click_guard": False if getattr(args, "no_click_guard", False) else None,
+            "click_guard": getattr(args, "click_guard", None),
             "precision": "bf16" if getattr(args, "bf16", False) else None}
 
 

@@ -133,8 +133,10 @@ def _recommended(meta: dict, source: str | Path) -> str:
         parts.append(f"network input stretched to {rec['fixed_size'][0]}x{rec['fixed_size'][1]}")
     if rec.get("max_size"):
         parts.append(f"network input {rec['max_size']} px")
-    if rec.get("click_guard") is False:
-        parts.append("no click guard")
+    if rec.get("click_guard") is not None:
+        parts.append("click guard" if rec["click_guard"] else "no click guard")
+    if rec.get("zoom_in_follow_object") is False:
+        parts.append("the reference's crop rule")
     if rec.get("refine", "none") != "none":
         parts.append(f"refine {rec['refine']} r={rec['refine_radius']} eps={rec['refine_eps']}")
     return "; ".join(parts) or "-"

@@ -14,7 +14,13 @@ region around it that looks like the clicked pixel is moved to the click's side:
 
 Their probabilities become the click's side (1 or 0), so the mask and the next step's previous mask
 agree. Clicks are handled in order, so a later click wins where two regions meet. Clicks the
-network already honours, contours and strokes are left as they are.
+network already honours, contours and strokes are left as they are. A negative click never erases more
+than ``max_erase`` of the current object: a larger look-alike region shrinks to the click's core disk.
+
+Off by default since the second round of the default model: on 200 held-out COCO objects it bought
+no NoI (NoI@90 5.92 with it, 5.90 without), hid that the network left 1 click in 20 without effect,
+and doubled the objects that lost more than 0.2 IoU in one click (9 with it, 4 without): the
+corrected mask is fed back as the next step's previous mask. ``click_guard=True`` turns it on.
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ from ..interactions.types import Click, Interaction
 
 @dataclass(frozen=True)
 class ClickGuardParams:
-    enabled: bool = True
+    enabled: bool = False
     radius_frac: float = 0.03
     min_radius: int = 8
     color_dist: float = 14.0
     core: int = 3
+    max_erase: float = 0.2
 
 
 def _pixel(c: Click, h: int, w: int) -> tuple[int, int]:
@@ -73,7 +80,10 @@ def guard_clicks(prob: np.ndarray, image: np.ndarray, interactions: Sequence[Int
         cand = ((own <= radius ** 2) & wrong & (np.sqrt((diff ** 2).sum(-1)) <= params.color_dist)).astype(np.uint8)
         cand[cy, cx] = 1
         _, labels = cv2.connectedComponents(cand, connectivity=4)
-        region = (labels == labels[cy, cx]) | (own <= params.core ** 2)
+        core = own <= params.core ** 2
+        region = (labels == labels[cy, cx]) | core
+        if not c.positive and region.sum() > params.max_erase * (out > threshold).sum():
+            region = core & wrong    # bounded: never erases most of the current object
         for o in clicks:
             if o.positive != c.positive:
                 oy, ox = _pixel(o, h, w)

@@ -6,8 +6,10 @@ Per step: choose the region (whole image or ZoomIn crop), resize it to the netwo
 the interactions at that resolution, run the network (averaged with its horizontal flip by
 default, logits averaged before the sigmoid), upsample the probabilities to the region's size,
 optionally refine them along the image's edges (``refine``: the guided filter, its radius given in
-network-input pixels), paste them back at image size (zero outside a ZoomIn crop), and correct them
-locally around any click the network ignored (``click_guard``, click_guard.py).
+network-input pixels), paste them back at image size (zero outside a ZoomIn crop; a prediction that
+reaches a crop's inner edge is made again on a larger crop, or on the whole image: zoom_in.py), and,
+if ``click_guard`` is on (it is off by default), correct them locally around any click the network
+ignored (click_guard.py).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .click_guard import guard_clicks
 from .options import PredictorOptions
 from .predictor import PredictorState, options_fingerprint
 from .refine import refine
-from .zoom_in import zoom_roi
+from .zoom_in import reaches_edge, regrow, zoom_roi
 
 __all__ = ["NetPredictor", "PredictorOptions"]
 
@@ -171,31 +173,11 @@ class NetPredictor:
             scale = o.max_size / max(h, w)
         return max(8, round(h * scale)), max(8, round(w * scale))
 
-    @torch.inference_mode()
-    def predict(self, state: PredictorState, interactions: Sequence[Interaction],
-                prev_prob: np.ndarray | None = None) -> np.ndarray:
-        """One prediction from all the interactions given so far (a stateless call: the caller keeps the
-        interactions and, if it wants, the previous result).
-
-        Args:
-            state: from :meth:`prepare` for this image. It carries the ZoomIn crop between calls
-                (``state.roi``; set it to ``None`` to decide the crop afresh).
-            interactions: every interaction of the object, in order (clicks, contours, strokes).
-            prev_prob: the previous probability map (H, W) in [0, 1]; ``None`` = no previous mask.
-
-        Returns:
-            Probability map (H, W) float32 in [0, 1] at the image's resolution; the mask is
-            ``prob > predictor.options.threshold``.
-        """
+    def _predict_region(self, state: PredictorState, interactions: Sequence[Interaction], prev_prob: np.ndarray,
+                        roi: tuple[int, int, int, int] | None) -> np.ndarray:
+        """The probabilities on ``roi`` (the whole image if ``None``), at the region's size."""
         H, W = state.image.shape[:2]
-        if prev_prob is None:
-            prev_prob = np.zeros((H, W), np.float32)
-        elif prev_prob.shape != (H, W):
-            raise DataError(f"previous probability map is {prev_prob.shape[1]}x{prev_prob.shape[0]} but the image "
-                            f"is {W}x{H}")
         arch = self.net.arch
-        roi = zoom_roi(self.options.zoom_in, interactions, prev_prob, state.roi)
-        state.roi = roi
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, W, H)
         ch, cw = y1 - y0, x1 - x0
         nh, nw = self._net_size(ch, cw, roi is not None)
@@ -220,7 +202,43 @@ class NetPredictor:
         if rp.mode != "none":  # the radius follows the network's scale on this region
             rp = dataclasses.replace(rp, radius=max(1, round(rp.radius * max(ch / nh, cw / nw))))
             prob_np = refine(prob_np, state.image[y0:y1, x0:x1], rp, state.cache, (x0, y0, x1, y1))
-        if (ch, cw) == (H, W):
+        return prob_np
+
+    @torch.inference_mode()
+    def predict(self, state: PredictorState, interactions: Sequence[Interaction],
+                prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """One prediction from all the interactions given so far (a stateless call: the caller keeps the
+        interactions and, if it wants, the previous result).
+
+        Args:
+            state: from :meth:`prepare` for this image. It carries the ZoomIn crop between calls
+                (``state.roi``; set it to ``None`` to decide the crop afresh).
+            interactions: every interaction of the object, in order (clicks, contours, strokes).
+            prev_prob: the previous probability map (H, W) in [0, 1]; ``None`` = no previous mask.
+
+        Returns:
+            Probability map (H, W) float32 in [0, 1] at the image's resolution; the mask is
+            ``prob > predictor.options.threshold``.
+        """
+        H, W = state.image.shape[:2]
+        if prev_prob is None:
+            prev_prob = np.zeros((H, W), np.float32)
+        elif prev_prob.shape != (H, W):
+            raise DataError(f"previous probability map is {prev_prob.shape[1]}x{prev_prob.shape[0]} but the image "
+                            f"is {W}x{H}")
+        zp = self.options.zoom_in
+        roi = zoom_roi(zp, interactions, prev_prob, state.roi)
+        prob_np = self._predict_region(state, interactions, prev_prob, roi)
+        for attempt in range(zp.max_regrow + 1 if zp.follow_object else 0):
+            if roi is None or not reaches_edge(prob_np > self.options.threshold, roi, H, W):
+                break
+            # the object goes on beyond the crop: frame a larger one, or see the whole image
+            roi = regrow(zp, prob_np > self.options.threshold, roi, interactions, H, W) \
+                if attempt < zp.max_regrow else None
+            prob_np = self._predict_region(state, interactions, prev_prob, roi)
+        state.roi = roi
+        x0, y0, x1, y1 = roi if roi is not None else (0, 0, W, H)
+        if (y1 - y0, x1 - x0) == (H, W):
             out = np.ascontiguousarray(prob_np, np.float32)
         else:
             out = np.zeros((H, W), np.float32)

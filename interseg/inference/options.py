@@ -44,6 +44,8 @@ OPTION_NAMES: dict[str, str] = {
     "zoom_in": "predict on a crop around the object after the first interactions (bool)",
     "zoom_in_skip_clicks": "clicks predicted on the whole image before ZoomIn crops (int >= 0)",
     "zoom_in_target_size": "longest side of the network input on a ZoomIn crop (int >= 32)",
+    "zoom_in_follow_object": "the crop always holds the predicted object and every new mark with a margin, and "
+                             "grows when the prediction reaches its edge (bool; false: the reference's rule)",
     "max_size": "longest side of the network input on the whole image (int >= 32; 0 = the image as it is)",
     "fixed_size": "(height, width) the image or crop is stretched to (None = keep the aspect ratio)",
     "refine": "'none' or 'guided' (edge-aware guided filter on the probabilities), or a RefineParams",
@@ -122,6 +124,11 @@ class PredictorOptions:
             zoom = dataclasses.replace(zoom, skip_clicks=_int("zoom_in_skip_clicks", c["zoom_in_skip_clicks"], 0))
         if "zoom_in_target_size" in c:
             zoom = dataclasses.replace(zoom, target_size=_int("zoom_in_target_size", c["zoom_in_target_size"], 32))
+        if "zoom_in_follow_object" in c:
+            if not isinstance(c["zoom_in_follow_object"], bool):
+                raise ConfigError("predictor option zoom_in_follow_object must be true or false, not "
+                                  f"{c['zoom_in_follow_object']!r}")
+            zoom = dataclasses.replace(zoom, follow_object=c["zoom_in_follow_object"])
         refine = self.refine
         if isinstance(c.get("refine"), RefineParams):
             refine = c.pop("refine")
@@ -146,7 +153,8 @@ class PredictorOptions:
     def as_flat(self) -> dict[str, Any]:
         """The options as the flat keywords :meth:`with_changes` takes."""
         return {"flip": self.flip, "zoom_in": self.zoom_in.enabled, "zoom_in_skip_clicks": self.zoom_in.skip_clicks,
-                "zoom_in_target_size": self.zoom_in.target_size, "max_size": self.max_size,
+                "zoom_in_target_size": self.zoom_in.target_size,
+                "zoom_in_follow_object": self.zoom_in.follow_object, "max_size": self.max_size,
                 "fixed_size": self.fixed_size, "refine": self.refine.mode, "refine_radius": self.refine.radius,
                 "refine_eps": self.refine.eps, "backend": self.backend, "threshold": self.threshold,
                 "click_guard": self.click_guard.enabled, "precision": self.precision}
@@ -175,7 +183,7 @@ def recommended_options(meta: dict, source: str | Path) -> dict[str, Any]:
                                   f"image as it is), not {max_size!r}")
         out["max_size"] = max_size
     # the settings an imported SAIC-IS/RITM model records (its reference's predictor)
-    for key in ("fixed_size", "zoom_in", "zoom_in_target_size", "flip", "click_guard"):
+    for key in ("fixed_size", "zoom_in", "zoom_in_target_size", "zoom_in_follow_object", "flip", "click_guard"):
         if key in block:
             value = block[key]
             out[key] = tuple(value) if key == "fixed_size" and isinstance(value, list) else value
