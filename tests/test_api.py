@@ -46,7 +46,7 @@ def test_docs_api_examples_run_outside_the_repo(tmp_path, index):
     assert res.returncode == 0, res.stderr
     if index == 0:
         iou = float(re.search(r"IoU after one click: ([\d.]+)", res.stdout).group(1))
-        assert iou == pytest.approx(0.889, abs=0.002)
+        assert iou == pytest.approx(0.786, abs=0.002)
     elif index == 1:
         assert res.stdout.split() == ["True", "False", "0"]
     else:

@@ -43,8 +43,15 @@ def _extent(region: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:
 
 
 class HumanStrokeUser:
-    def __init__(self, seed: int | np.random.SeedSequence | None = 0) -> None:
+    """``marks``: how many scribbles a step has (inclusive range); ``length``: each one's length as a
+    share of the region's extent (the defaults are the human-like user's; ``marks=(1, 1), length=(0.1,
+    0.2)`` is one short scribble, the case where a network must grow from a few pixels to the object)."""
+
+    def __init__(self, seed: int | np.random.SeedSequence | None = 0, marks: tuple[int, int] = (1, 3),
+                 length: tuple[float, float] = (0.1, 0.6)) -> None:
         self.rng = np.random.default_rng(seed)
+        self.marks = marks
+        self.length = length
         self.last_marks: list[Mark] = []
 
     def next_stroke(self, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,
@@ -60,8 +67,8 @@ class HumanStrokeUser:
         seeds = np.argwhere(inner if inner.any() else region)
         paint = np.zeros((h, w), np.uint8)
         self.last_marks = []
-        for _ in range(int(self.rng.integers(1, 4))):
-            length = float(self.rng.uniform(0.1, 0.6)) * extent
+        for _ in range(int(self.rng.integers(self.marks[0], self.marks[1] + 1))):
+            length = float(self.rng.uniform(*self.length)) * extent
             y, x = seeds[int(self.rng.integers(len(seeds)))]
             angle = float(self.rng.uniform(0, np.pi))
             d = np.array([np.cos(angle), np.sin(angle)])

@@ -57,16 +57,18 @@ def color_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img.clip(0, 255).astype(np.uint8)
 
 
-def copy_paste(image, gt, ignore, donor_image, donor_mask, rng, as_target: bool):
-    """Paste the donor object at a random place and scale. ``as_target``: it becomes the object to
-    segment; otherwise it is a distractor occluding the current object."""
+def copy_paste(image, gt, ignore, donor_image, donor_mask, rng, as_target: bool,
+               rel_scale: tuple[float, float] | None = None):
+    """Paste the donor object at a random place and scale (``rel_scale``: times its own size; else
+    0.25-0.7 of the image's shorter side). ``as_target``: it becomes the object to segment;
+    otherwise it is a distractor occluding the current object."""
     ys, xs = np.nonzero(donor_mask)
     if len(ys) == 0:
         return image, gt, ignore
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     obj, m = donor_image[y0:y1, x0:x1], donor_mask[y0:y1, x0:x1]
     h, w = image.shape[:2]
-    s = rng.uniform(0.25, 0.7) * min(h, w) / max(obj.shape[:2])
+    s = rng.uniform(*rel_scale) if rel_scale else rng.uniform(0.25, 0.7) * min(h, w) / max(obj.shape[:2])
     size = (max(4, round(obj.shape[1] * s)), max(4, round(obj.shape[0] * s)))
     if size[0] >= w or size[1] >= h:
         return image, gt, ignore
@@ -82,3 +84,15 @@ def copy_paste(image, gt, ignore, donor_image, donor_mask, rng, as_target: bool)
     if as_target:
         return image, pasted, ignore
     return image, gt & ~pasted, ignore
+
+
+def duplicate_distractor(image, gt, ignore, rng, tries: int = 3):
+    """Paste a copy of the target (0.6-1.1 times its size) elsewhere as a distractor: the scene holds
+    two similar objects and the interactions must pick one. A paste that would hide more than 20 % of
+    the target is redrawn; after ``tries`` the sample is returned unchanged."""
+    area = gt.sum()
+    for _ in range(tries):
+        im2, gt2, ig2 = copy_paste(image, gt, ignore, image, gt, rng, as_target=False, rel_scale=(0.6, 1.1))
+        if gt2.sum() >= 0.8 * area and im2 is not image:
+            return im2, gt2, ig2
+    return image, gt, ignore

@@ -12,9 +12,10 @@ import torch
 
 from ..data.base import Dataset
 from ..errors import DataError
+from ..interactions.human import HumanStrokeUser
 from ..interactions.types import INTERACTION_TYPES, Click, interaction_to_dict
 from ..interactions.users import SimulatedUser
-from .augment import color_jitter, copy_paste, fit_and_crop, flip
+from .augment import color_jitter, copy_paste, duplicate_distractor, fit_and_crop, flip
 from .recipe import RecipeTrain
 
 
@@ -73,12 +74,19 @@ class TrainStream(torch.utils.data.Dataset):
             donor = self._load(rng)
             image, gt, ignore = copy_paste(image, gt, ignore, donor.image, donor.masks[0], rng,
                                            as_target=bool(rng.random() < 0.5))
+        if self.train.DUPLICATE_PROB and gt.any() and rng.random() < self.train.DUPLICATE_PROB:
+            image, gt, ignore = duplicate_distractor(image, gt, ignore, rng)
         image, gt, ignore = flip(image, gt, ignore, rng)
         image = color_jitter(image, rng)
         kind = str(rng.choice(self.types, p=self.type_probs))
         human = self.train.HUMAN_LIKE_PROB > 0 and rng.random() < self.train.HUMAN_LIKE_PROB
         user = SimulatedUser(int(rng.integers(2**31)), "saic", "human-like" if human else "reference")
-        its = [user.next(kind, gt, np.zeros_like(gt), ignore)] if gt.any() else []
+        short = self.train.SHORT_STROKE_PROB > 0 and kind == "stroke" and rng.random() < self.train.SHORT_STROKE_PROB
+        if short and gt.any():
+            first = HumanStrokeUser(int(rng.integers(2**31)), marks=(1, 1), length=(0.1, 0.2))
+            its = [first.next_stroke(gt, np.zeros_like(gt), ignore)]
+        else:
+            its = [user.next(kind, gt, np.zeros_like(gt), ignore)] if gt.any() else []
         if kind == "point" and gt.any():
             for _ in range(int(rng.integers(0, self.train.MAX_INITIAL_CLICKS))):
                 ys, xs = np.nonzero(gt if rng.random() < 0.6 else ~gt & ~ignore)

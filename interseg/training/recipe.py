@@ -97,6 +97,9 @@ class RecipeTrain:
     TYPE_PROBS: tuple[float, float, float] = (0.34, 0.33, 0.33)   # point, contour, stroke
     SCALE_RANGE: tuple[float, float] = (0.75, 1.4)
     COPY_PASTE_PROB: float = 0.3
+    #: share of samples where a smaller copy of the target object is pasted elsewhere in the crop as a
+    #: distractor: a click must pick one of two similar objects (multi-object scenes of one kind)
+    DUPLICATE_PROB: float = 0.0
     MERGE_OBJECTS_PROB: float = 0.15
     NFL_WEIGHT: float = 1.0
     AUX_WEIGHT: float = 0.4
@@ -113,6 +116,9 @@ class RecipeTrain:
     #: share of samples whose contours and strokes (first and corrective) come from the human-like users
     #: (short scribbles, loose outlines: interactions/human.py) instead of the reference protocol's
     HUMAN_LIKE_PROB: float = 0.0
+    #: share of samples starting with a stroke whose stroke is one short scribble (10-20 % of the
+    #: object's extent, as a person marks a large object): the network must grow it to the object
+    SHORT_STROKE_PROB: float = 0.0
     #: "bf16": forward and backward passes under bfloat16 autocast (weights, optimizer state and losses
     #: stay float32; CPU depthwise convolutions too: models/layers.py). About 1.3x faster end to end on
     #: CPUs with AVX-512 BF16 (benchmarks/train_speed.py: 7.6 -> 10.0 img/s for lite0_cpu_multi_long);
@@ -124,8 +130,10 @@ class RecipeTrain:
             raise ValueError("TRAIN.DATASETS is empty")
         if self.EPOCHS < 1 or self.EPOCH_LEN < 1:
             raise ValueError("TRAIN.EPOCHS and TRAIN.EPOCH_LEN must be >= 1")
-        if not 0 <= self.HUMAN_LIKE_PROB <= 1:
-            raise ValueError("TRAIN.HUMAN_LIKE_PROB must be between 0 and 1")
+        for key in ("HUMAN_LIKE_PROB", "SHORT_STROKE_PROB", "COPY_PASTE_PROB", "DUPLICATE_PROB",
+                    "MERGE_OBJECTS_PROB"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ValueError(f"TRAIN.{key} must be between 0 and 1")
         if abs(sum(self.TYPE_PROBS) - 1) > 1e-6 or min(self.TYPE_PROBS) < 0:
             raise ValueError("TRAIN.TYPE_PROBS must be 3 non-negative numbers summing to 1")
         forbidden = {"GrabCut", "Berkeley", "DAVIS", "SBD_val", "PascalVOC"} & {d.NAME for d in self.DATASETS}
