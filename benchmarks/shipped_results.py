@@ -260,7 +260,6 @@ def main() -> None:
             raise SystemExit(f"{readme}: markers {begin} / {end} not found")
         head, rest = text.split(begin, 1)
         if args.carry:
-            old = rest.split(end, 1)[0]
             block = carry_rows(block, old, set(noi["predictors"])) + (
                 f"\n{CARRIED} not measured in this run: the rows of the previous tables, measured with the "
                 "predictor settings these models ship with (their checkpoints record them), columns added "

@@ -230,11 +230,11 @@ class NetPredictor:
         roi = zoom_roi(zp, interactions, prev_prob, state.roi)
         prob_np = self._predict_region(state, interactions, prev_prob, roi)
         for attempt in range(zp.max_regrow + 1 if zp.follow_object else 0):
-            if roi is None or not reaches_edge(prob_np > self.options.threshold, roi, H, W):
+            mask = prob_np > self.options.threshold if roi is not None else None
+            if mask is None or not reaches_edge(mask, roi, H, W):
                 break
             # the object goes on beyond the crop: frame a larger one, or see the whole image
-            roi = regrow(zp, prob_np > self.options.threshold, roi, interactions, H, W) \
-                if attempt < zp.max_regrow else None
+            roi = regrow(zp, mask, roi, interactions, H, W) if attempt < zp.max_regrow else None
             prob_np = self._predict_region(state, interactions, prev_prob, roi)
         state.roi = roi
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, W, H)

@@ -125,20 +125,18 @@ def zoom_roi(params: ZoomInParams, interactions: Sequence[Interaction], prev_pro
     return current if keep and _box_iou(current, box) >= 0.5 else box
 
 
+def _inner_edges(mask: np.ndarray, box: Box, h: int, w: int) -> dict[str, np.ndarray]:
+    """The prediction's pixels along each edge of ``box`` that is not on the image's border."""
+    x0, y0, x1, y1 = box
+    edges = {"left": (x0 > 0, mask[:, 0]), "right": (x1 < w, mask[:, -1]), "top": (y0 > 0, mask[0, :]),
+             "bottom": (y1 < h, mask[-1, :])}
+    return {side: px for side, (inner, px) in edges.items() if inner}
+
+
 def reaches_edge(mask: np.ndarray, box: Box, h: int, w: int, min_share: float = 0.01) -> bool:
     """Whether ``mask`` (the crop's prediction, box-sized) touches an edge of ``box`` that is not on the
     image's border with at least ``min_share`` of that edge's pixels (and at least 2)."""
-    x0, y0, x1, y1 = box
-    sides = []
-    if x0 > 0:
-        sides.append(mask[:, 0])
-    if x1 < w:
-        sides.append(mask[:, -1])
-    if y0 > 0:
-        sides.append(mask[0, :])
-    if y1 < h:
-        sides.append(mask[-1, :])
-    return any(s.sum() >= max(2, min_share * len(s)) for s in sides)
+    return any(s.sum() >= max(2, min_share * len(s)) for s in _inner_edges(mask, box, h, w).values())
 
 
 def regrow(params: ZoomInParams, mask: np.ndarray, box: Box, interactions: Sequence[Interaction],
@@ -154,12 +152,13 @@ def regrow(params: ZoomInParams, mask: np.ndarray, box: Box, interactions: Seque
         return None
     # never smaller than the crop it replaces on a side the object reached
     x0, y0, x1, y1 = new
-    if mask[:, 0].any() and box[0] > 0:
+    reached = {side for side, px in _inner_edges(mask, box, h, w).items() if px.any()}
+    if "left" in reached:
         x0 = min(x0, max(0, box[0] - 1))
-    if mask[:, -1].any() and box[2] < w:
+    if "right" in reached:
         x1 = max(x1, min(w, box[2] + 1))
-    if mask[0, :].any() and box[1] > 0:
+    if "top" in reached:
         y0 = min(y0, max(0, box[1] - 1))
-    if mask[-1, :].any() and box[3] < h:
+    if "bottom" in reached:
         y1 = max(y1, min(h, box[3] + 1))
     return x0, y0, x1, y1
