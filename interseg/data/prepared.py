@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..atomic import write_atomically
 from ..errors import DataError
 from .base import Dataset
 from .sample import Sample
@@ -68,9 +69,8 @@ def prepare_dataset(ds: Dataset, out: Path, short_side: int = 512,
         samples.append([name, fname])
     index = {"format": FORMAT, "dataset": ds.name, "source": str(Path(ds.root).resolve()),
              "short_side": short_side, "samples": samples, "skipped": skipped}
-    tmp = out / (INDEX + ".tmp")
-    tmp.write_text(json.dumps(index))
-    tmp.replace(out / INDEX)  # the index last: an interrupted run leaves no usable half
+    # the index last: an interrupted run leaves no usable half
+    write_atomically(out / INDEX, lambda p: p.write_text(json.dumps(index)))
     return index
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from ..atomic import write_atomically
 from ..data.image_io import load_label_map
 from ..errors import DataError
 from ..interactions.types import interaction_from_dict, interaction_to_dict
@@ -55,12 +56,6 @@ def polygons_with_holes(mask: np.ndarray) -> list[dict]:
     return out
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def exclusive_masks(masks: list[np.ndarray]) -> list[np.ndarray]:
     """Each mask without the pixels of the masks before it (the earlier object keeps a shared pixel)."""
     taken = np.zeros(masks[0].shape, bool) if masks else None
@@ -84,9 +79,7 @@ def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.nd
     ids = np.zeros(shape, np.uint16 if len(masks) > 255 else np.uint8)
     for k, m in enumerate(masks, start=1):
         ids[m] = k
-    tmp = paths["ids"].with_name(paths["ids"].name + ".tmp.png")
-    Image.fromarray(ids).save(tmp)
-    tmp.replace(paths["ids"])
+    write_atomically(paths["ids"], lambda p: Image.fromarray(ids).save(p))
     h, w = shape
     anns = []
     for k, m in enumerate(masks, start=1):
@@ -99,11 +92,11 @@ def save_annotations(image_path: Path, shape: tuple[int, int], masks: list[np.nd
                      "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")}})
     coco = {"images": [{"id": 1, "file_name": image_path.name, "height": h, "width": w}],
             "annotations": anns, "categories": [{"id": i + 1, "name": n} for i, n in enumerate(categories)]}
-    _write_atomic(paths["coco"], json.dumps(coco).encode())
+    write_atomically(paths["coco"], lambda p: p.write_text(json.dumps(coco)))
     record = {"image": image_path.name,
               "objects": [[interaction_to_dict(i) for i in its] for its in interactions],
               "polygons": [polygons_with_holes(m) for m in masks]}
-    _write_atomic(paths["interactions"], json.dumps(record).encode())
+    write_atomically(paths["interactions"], lambda p: p.write_text(json.dumps(record)))
     return paths
 
 

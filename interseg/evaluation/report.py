@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from ..atomic import write_atomically
 from .protocol import EvalSettings
 
 
@@ -77,9 +78,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 def write_json(path: Path, results: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2, allow_nan=True))
-    tmp.replace(path)
+    write_atomically(path, lambda p: p.write_text(json.dumps(results, indent=2, allow_nan=True)))
 
 
 def plot_curves(path: Path, results: dict, settings: EvalSettings) -> None:

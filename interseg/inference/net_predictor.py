@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import write_atomically
 from ..errors import DataError
 from ..interactions.types import Interaction
 from ..models.folding import FoldedForward
@@ -100,12 +101,13 @@ class NetPredictor:
         path = cache / f"{self.weights_hash}.onnx"
         if not path.is_file():
             cache.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
-            diff = export_onnx(self.net, str(tmp), (256, 256), dynamic=True)
-            if diff > 1e-3:
-                tmp.unlink(missing_ok=True)
-                raise CheckpointError(f"{self.name}: ONNX export differs from PyTorch by {diff:.2e}")
-            tmp.replace(path)
+
+            def export(tmp: Path) -> None:
+                diff = export_onnx(self.net, str(tmp), (256, 256), dynamic=True)
+                if diff > 1e-3:
+                    raise CheckpointError(f"{self.name}: ONNX export differs from PyTorch by {diff:.2e}")
+
+            write_atomically(path, export)
             self.net.to(self.device, memory_format=torch.channels_last)
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 

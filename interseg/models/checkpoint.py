@@ -17,6 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import write_atomically
 from ..errors import CheckpointError, ConfigError
 from ..schema import from_dict, to_dict
 from .network import ArchConfig, IntersegNet
@@ -52,11 +53,12 @@ def save_checkpoint(path: str | Path, net: Net, meta: dict | None = None) -> Pat
                 "meta": json.dumps(meta or {})}
     if isinstance(net.arch, ReferenceArch):
         metadata["network"] = "reference"
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.chmod(tmp, 0o666 & ~_umask())   # safetensors writes 0600; a checkpoint is as readable as other files
-    tmp.replace(path)
-    return path
+
+    def write(tmp: Path) -> None:
+        save_file(state, str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o666 & ~_umask())   # safetensors writes 0600; a checkpoint is as readable as other files
+
+    return write_atomically(path, write)
 
 
 def update_metadata(path: str | Path, changes: dict) -> bool:

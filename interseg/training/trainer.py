@@ -23,6 +23,7 @@ import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
+from ..atomic import write_atomically
 from ..config import Config
 from ..data.registry import build_train_dataset
 from ..errors import CheckpointError, DataError, IntersegError
@@ -226,9 +227,7 @@ class Trainer:
             state = {"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                      "epoch": self.epoch, "step": self.step, "best": self.best,
                      "torch_rng": torch.get_rng_state(), "history": json.dumps(self.history)}
-            tmp = self.ckpt_dir / "last.state.pt.tmp"
-            torch.save(state, tmp)
-            tmp.replace(self.ckpt_dir / "last.state.pt")
+            write_atomically(self.ckpt_dir / "last.state.pt", lambda p: torch.save(state, p))
             if val_iou is not None and val_iou > self.best:
                 self.best = val_iou
                 save_checkpoint(self.ckpt_dir / "best.safetensors", self.net, meta)
