@@ -9,8 +9,10 @@ stand-in of Label Studio that serves the photos) as Label Studio's webhook sends
 team (a round every ``--every`` new training annotations; the benchmark waits for a round before
 streaming on, as a team labels slower than a round takes). Then, on the held-out images' garments:
 click NoI@85 and @90 (RITM click simulator, at most 20) and the first click's IoU, for the base model
-and every version; the CPU minutes of each round; GrabCut and Berkeley click NoI@90 before and after
-(the replay must keep them); and the click latency of the server while idle and while a round runs.
+and every version; the CPU minutes of each round; GrabCut and Berkeley click NoI@90 of the model the
+team's project is served and of the one every other project is served (a version that forgets what the
+model knew is served to the team's project only); and the click latency of the server while idle and
+while a round runs.
 
 Usage:  python benchmarks/learn_from_team.py [--ccp DIR] [--stream 100] [--heldout 100] [--every 40]
                                              [--steps 200] [--out DIR] [--workers 2]
@@ -206,6 +208,12 @@ def main() -> None:
         results["latency"] = {"idle_p50": float(np.median(idle)), "idle_p95": p95(idle),
                               "training_p50": float(np.median(busy)) if busy else None,
                               "training_p95": p95(busy), "training_clicks": len(busy)}
+        # what Label Studio is told: the team's project (1) and another project (2)
+        results["served"] = {
+            "team project": client.post("/setup", json={"project": "1.2", "schema": CONFIG}).json()["model_version"],
+            "other project": client.post("/setup", json={"project": "2.1", "schema": CONFIG})
+            .json()["model_version"]}
+        print(f"served: {results['served']}", flush=True)
     www.shutdown()
     # the held-out garments, for the base model and every version
     ds = Garments(args.ccp, heldout)
@@ -214,20 +222,21 @@ def main() -> None:
         p = learner.predictor_of(v)
         row = noi_rows(p, ds, args.out / "records" / f"{v.version}.jsonl", args.workers)
         seen = next((r["annotations_seen"] for r in results["rounds"] if r["version"] == v.version), 0)
-        table.append({"version": v.version, "annotations_seen": seen, "accepted": v.accepted,
+        table.append({"version": v.version, "annotations_seen": seen, "accepted": v.accepted, "scope": v.scope,
                       "cpu_min": round(v.cpu_seconds / 60, 1), "train_cpu_min": round(v.train_cpu_seconds / 60, 1),
                       **row})
         print(table[-1], flush=True)
     results["heldout_garments"] = table
     if not args.skip_benchmarks:
-        served = [v for v in learner.versions if v.accepted][-1]
+        # v0, the team project's model and every other project's model (each once)
+        measured = {v.version: v for v in (learner.versions[0], learner.current, learner.general)}
         results["benchmarks"] = {}
         for name in ("GrabCut", "Berkeley"):
             bench = build_eval_dataset(name, cfg)
             results["benchmarks"][name] = {
                 v.version: noi_rows(learner.predictor_of(v), bench, args.out / "records" / f"{name}_{v.version}.jsonl",
                                     args.workers)["NoI@90"]
-                for v in {learner.versions[0].version: learner.versions[0], served.version: served}.values()}
+                for v in measured.values()}
             print(name, results["benchmarks"][name], flush=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     write_report(results, args.out)
@@ -243,9 +252,12 @@ def write_report(results: dict, out: Path) -> None:
     lines = ["| version | annotations seen | served | held-out garments NoI@85 | NoI@90 | first-click IoU | "
              "CPU-min (training) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['version']} | {r['annotations_seen']} | {'yes' if r['accepted'] else 'no'} | "
+        served = ("team's project only" if r.get("scope") == "team" else "all projects") if r["accepted"] else "no"
+        lines.append(f"| {r['version']} | {r['annotations_seen']} | {served} | "
                      f"{r['NoI@85']:.2f} | {r['NoI@90']:.2f} | {r['first_click_iou']:.3f} | "
                      f"{r['cpu_min']} ({r['train_cpu_min']}) |")
+    if "served" in results:
+        lines.append("\nserved at the end: " + ", ".join(f"{k} {v}" for k, v in results["served"].items()))
     if "benchmarks" in results:
         for name, vals in results["benchmarks"].items():
             lines.append(f"\n{name} click NoI@90: " + ", ".join(f"{k} {v:.2f}" for k, v in vals.items()))
@@ -260,8 +272,10 @@ def write_report(results: dict, out: Path) -> None:
     for key in ("NoI@85", "NoI@90"):
         ax.plot(xs, [r[key] for r in rows], "o-", label=key)
     for r in rows:
-        if not r["accepted"]:
-            ax.annotate("not served", (r["annotations_seen"], r["NoI@85"]), fontsize=7)
+        note = "not served" if not r["accepted"] else "team's project only" if r.get("scope") == "team" else ""
+        if note:
+            ax.annotate(note, (r["annotations_seen"], r["NoI@85"]), textcoords="offset points", xytext=(-45, 8),
+                        fontsize=7)
     ax.set_xlabel("team annotations seen")
     ax.set_ylabel("clicks (held-out garments)")
     ax.set_title("interseg serve --learn on CCP garments")

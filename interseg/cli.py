@@ -220,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="optimizer steps of one fine-tuning round (default 300)")
     sv.add_argument("--learn-swap", choices=["better", "always"], default="better",
                     help="serve a round's model only if the held-out NoI improved (default), or always")
+    sv.add_argument("--learn-forgetting", choices=["team", "keep"], default="team",
+                    help="a round's model that is better for the team but forgets what the model knew (the replay "
+                         "sets' held-out NoI@90 up by more than 0.3): serve it to the team's own Label Studio "
+                         "projects only, every other project keeping the model that does not forget (default), "
+                         "or to no one")
     sv.add_argument("--replay", default="COCO_MVal_train,ECSSD", metavar="NAMES",
                     help="training sets mixed into fine-tuning so that the model does not forget (default "
                          "COCO_MVal_train,ECSSD; those not found are left out, with a warning)")

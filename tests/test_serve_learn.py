@@ -162,17 +162,26 @@ def test_webhook_stores_updates_deletes_and_survives_bad_events(served, grabcut,
 
 def test_swap_rule():
     base = {"objects": 10, "noi85": 4.0, "noi90": 6.0}
-    assert swap_decision(base, {"objects": 10, "noi85": 3.0, "noi90": 5.0}, 3)[0]
+    assert swap_decision(base, {"objects": 10, "noi85": 3.0, "noi90": 5.0}, 3)[:3:2] == (True, "all")
     assert swap_decision(base, {"objects": 10, "noi85": 3.5, "noi90": 6.0}, 3)[0]          # tie at 90, better at 85
-    keep, why = swap_decision(base, {"objects": 10, "noi85": 3.0, "noi90": 6.5}, 3)
+    keep, why, _ = swap_decision(base, {"objects": 10, "noi85": 3.0, "noi90": 6.5}, 3)
     assert not keep and "no better" in why and "6.00 → 6.50" in why
-    keep, why = swap_decision(base, {"objects": 2, "noi85": 1.0, "noi90": 1.0}, 3)
+    keep, why, _ = swap_decision(base, {"objects": 2, "noi85": 1.0, "noi90": 1.0}, 3)
     assert not keep and "2 held-out object(s)" in why
-    # better for the team but forgetting what it knew (the replay sets' held-out objects): kept
+    # better for the team but forgetting what it knew (the replay sets' held-out objects): kept ...
     better = {"objects": 10, "noi85": 3.0, "noi90": 5.0}
-    keep, why = swap_decision(base, better, 3, {"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.5}, 0.3)
+    forgot = ({"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.5})
+    keep, why, _ = swap_decision(base, better, 3, *forgot, 0.3, forgetting="keep")
     assert not keep and "it forgets" in why and "replay held-out NoI@90 2.00 → 2.50" in why
-    assert swap_decision(base, better, 3, {"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.25}, 0.3)[0]
+    # ... or served to the team's own projects only
+    accept, why, scope = swap_decision(base, better, 3, *forgot, 0.3, forgetting="team")
+    assert accept and scope == "team" and "team's projects only" in why and "2.00 → 2.50" in why
+    assert swap_decision(base, better, 3, {"objects": 20, "noi90": 2.0}, {"objects": 20, "noi90": 2.25}, 0.3,
+                         forgetting="team")[:3:2] == (True, "all")
+    # no better for the team: kept, whatever the replay says
+    assert not swap_decision(base, base, 3, *forgot, 0.3, forgetting="team")[0]
+    with pytest.raises(interseg.IntersegError, match="--learn-forgetting must be team or keep"):
+        LearnSettings(forgetting="maybe").validate()
 
 
 def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabcut, capsys):
@@ -229,3 +238,71 @@ def _copy(path):
     dst = path.with_name("copy.safetensors")
     shutil.copy(path, dst)
     return dst
+
+
+def _click(served, project, sample, name):
+    h, w = sample.gt.shape
+    ys, xs = np.nonzero(sample.gt)
+    region = {"id": "k", "type": "keypointlabels", "from_name": "kp", "to_name": "image", "original_width": w,
+              "original_height": h, "is_positive": True,
+              "value": {"x": 100 * float(np.median(xs)) / w, "y": 100 * float(np.median(ys)) / h, "width": 1,
+                        "keypointlabels": ["Garment"]}}
+    r = served.post("/predict", headers=_headers(), json={
+        "tasks": [{"id": 1, "data": {"image": f"/data/upload/{name}.jpg"}}], "project": project,
+        "label_config": CONFIG, "params": {"context": {"result": [region]}}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["results"][0]["result"] and body["results"][0]["model_version"] == body["model_version"]
+    return body["model_version"]
+
+
+def test_a_version_that_forgets_is_served_to_the_team_project_only(served, grabcut, cfg, capsys):
+    """Better for the team but forgetting what the model knew: project 3 (whose annotations it learned)
+    gets it, every other project and the plain API keep the base; a restart keeps the split; forgetting
+    is judged against what the other projects are served."""
+    h = _headers()
+    for k, task in enumerate((1, 2)):
+        ev = _event("ANNOTATION_CREATED", 200 + k, task, NAMES[k], [_brush(grabcut[k].gt)])
+        assert served.post("/webhook", json=ev, headers=h).json()["status"] == "stored"
+    learner, server = served.learner, served.app.state.server
+    assert {r["project"] for r in learner.store.records()} == {"3"}
+    v0 = learner.root / "versions" / "v0.safetensors"
+
+    def finish(version, replay_after, projects=("3",)):
+        learner._finish(version, learner.current, {
+            "checkpoint": str(_copy(v0)), "before": {"objects": 5, "noi85": 3.0, "noi90": 4.0},
+            "after": {"objects": 5, "noi85": 2.0, "noi90": 3.0},
+            "replay_before": {"objects": 20, "noi85": 2.0, "noi90": learner.current.replay_heldout.get("noi90", 2.0)},
+            "replay_after": {"objects": 20, "noi85": 2.0, "noi90": replay_after}, "annotations": 2,
+            "projects": list(projects), "cpu_seconds": 1.0}, 2)
+        return learner.versions[-1]
+
+    v1 = finish("v1", 3.0)     # the replay sets' NoI@90 2.00 → 3.00: it forgets
+    assert v1.accepted and v1.scope == "team" and v1.projects == ["3"] and "team's projects only" in v1.reason
+    base, team = "interseg-interseg_lite0-v0", "interseg-interseg_lite0-v1"
+    assert served.post("/setup", json={"project": "3.17", "schema": CONFIG}, headers=h).json()["model_version"] == team
+    assert served.post("/setup", json={"project": "8.17", "schema": CONFIG}, headers=h).json()["model_version"] == base
+    assert _click(served, "3.17", grabcut[2], NAMES[2]) == team
+    assert _click(served, "8.17", grabcut[2], NAMES[2]) == base
+    health = served.get("/health").json()
+    assert health["model_version"] == base
+    assert health["learning"]["team_version"] == "v1" and health["learning"]["team_projects"] == ["3"]
+    assert server.model_for(None)[1] == base                  # the plain API
+    # a restart serves the same split
+    restarted = create_app(interseg.load_predictor(), ServeSettings(),
+                           Learner(learner.root, interseg.load_predictor(), cfg, LearnSettings(replay=())))
+    assert restarted.state.server.model_for("3")[1] == team and restarted.state.server.model_for("8")[1] == base
+    # a round from v1 that is better than v1 on the replay sets but still forgets against v0's 2.00: team only
+    v2 = finish("v2", 2.9)
+    assert v2.scope == "team" and "replay held-out NoI@90 2.00 → 2.90" in v2.reason
+    assert server.model_for("3")[1].endswith("-v2") and server.model_for("8")[1] == base
+    # one that forgets nothing is served to everyone
+    v3 = finish("v3", 2.1)
+    assert v3.accepted and v3.scope == "all" and server.team is None
+    assert server.model_for("3")[1] == server.model_for("8")[1] == "interseg-interseg_lite0-v3"
+    assert main(["models", "list", "--learn", str(learner.root)]) == 0
+    listed = capsys.readouterr().out.split("learned versions in")[1]
+    assert "served to project(s) 3 only" in listed
+    # a version that forgets, learned from annotations of no known project: there is no one to serve it to
+    v4 = finish("v4", 3.0, projects=())
+    assert not v4.accepted and "name no Label Studio project" in v4.reason and server.team is None

@@ -108,9 +108,18 @@ def learned_versions(folder: Path) -> str:
         held = v.get("heldout") or {}
         figures = f"{held['noi85']:.2f} / {held['noi90']:.2f} ({held['objects']})" if held else "-"
         rows.append([v["version"], str(Path(folder) / v["checkpoint"]), str(v.get("annotations", 0)), figures,
-                     "served" if v.get("accepted") else "kept aside", v.get("reason", "")])
+                     _served_to(v), v.get("reason", "")])
     return f"learned versions in {folder}:\n" + format_table(
         ["version", "checkpoint", "team annotations", "held-out NoI@85 / @90 (objects)", "", "why"], rows)
+
+
+def _served_to(v: dict) -> str:
+    """Who a learned version is (or was) served to."""
+    if not v.get("accepted"):
+        return "kept aside"
+    if v.get("scope") == "team":
+        return f"served to project(s) {', '.join(v.get('projects') or []) or '?'} only"
+    return "served"
 
 
 def _wrapped(label: str, text: str, width: int = 100) -> list[str]:

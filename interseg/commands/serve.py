@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if args.learn is None:
             raise ConfigError("--model-version needs --learn DIR (the folder that holds the versions)")
         learner = Learner(args.learn, predictor, cfg, LearnSettings(
-            every=args.learn_every, steps=args.learn_steps, replay=tuple(csv(args.replay)), swap=args.learn_swap))
+            every=args.learn_every, steps=args.learn_steps, replay=tuple(csv(args.replay)), swap=args.learn_swap,
+            forgetting=args.learn_forgetting))
         predictor = learner.pin(args.model_version) if args.model_version else learner.served(predictor)
     app = create_app(predictor, settings, learner)
     print(f"interseg serve: {predictor.name} on http://{args.host}:{args.port} ({args.workers} worker(s)); "

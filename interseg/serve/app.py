@@ -65,6 +65,15 @@ class _Project:
     config: LabelingConfig = field(default_factory=LabelingConfig)
 
 
+def project_key(ident: Any) -> str | None:
+    """A Label Studio project's id as a key: ``"3.1712345678"`` (/predict, /setup), ``3`` or
+    ``{"id": 3}`` (webhooks) → ``"3"``; ``None`` when there is none."""
+    if isinstance(ident, dict):
+        ident = ident.get("id")
+    key = str(ident if ident is not None else "").split(".")[0]
+    return key or None
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"status": "ERROR", "error": message}, status_code=status)
 
@@ -91,8 +100,12 @@ class Server:
         self._lock = threading.Lock()
         fp = hashlib.sha256(predictor.fingerprint.encode()).hexdigest()[:8]
         self.model_version = learner.model_version if learner is not None else f"interseg-{predictor.name}-{fp}"
+        #: a learned version served to the team's own projects only: (predictor, model version, project keys)
+        self.team: tuple[Any, str, frozenset[str]] | None = None
         if learner is not None:
-            learner.on_swap = self.swap
+            self._loaded = {learner.general.version: predictor}
+            learner.on_swap = self.reload
+            self.reload()
         self.stats = {"requests": 0, "passes": 0, "reused": 0, "rejected": 0}
         self.box_prompts = settings.box_prompts
 
@@ -113,11 +126,17 @@ class Server:
 
     # -- Label Studio --------------------------------------------------------------------------
     def project(self, ident: Any) -> _Project:
-        key = str(ident or "").split(".")[0]
-        return self.projects.get(key, self.default_project)
+        return self.projects.get(project_key(ident) or "", self.default_project)
+
+    def model_for(self, key: str | None) -> tuple[Any, str]:
+        """(predictor, model version) serving Label Studio project ``key`` (``None``: the plain API)."""
+        team = self.team
+        if team is not None and key is not None and key in team[2]:
+            return team[0], team[1]
+        return self.predictor, self.model_version
 
     def setup(self, body: dict) -> dict:
-        key = str(body.get("project") or "").split(".")[0]
+        key = project_key(body.get("project")) or ""
         host, token = body.get("hostname"), body.get("access_token")
         if self.pinned is not None:
             if host and origin(host) != self.pinned:
@@ -130,13 +149,15 @@ class Server:
             self.fetcher.allow(host, token)
         self.projects[key] = proj
         self.default_project = proj
-        return {"model_version": self.model_version}
+        return {"model_version": self.model_for(key or None)[1]}
 
-    def predict_task(self, task: dict, project: _Project, regions: list) -> dict:
+    def predict_task(self, task: dict, project: _Project, regions: list, key: str | None = None) -> dict:
+        """One task's answer; ``key``: the Label Studio project asking (which model serves it)."""
         if not isinstance(task, dict):
             raise ServeError(400, "each task must be an object")
+        predictor, model_version = self.model_for(key)
         if not regions:   # not an interactive request: nothing to segment yet
-            return {"model_version": self.model_version, "score": 0.0, "result": []}
+            return {"model_version": model_version, "score": 0.0, "result": []}
         data = task.get("data") if isinstance(task.get("data"), dict) else {}
         raw_url = data.get(project.config.image_key)
         url = self.fetcher.resolve(raw_url, project.hostname)
@@ -144,22 +165,40 @@ class Server:
         h, w = prepared.image.shape[:2]
         interactions = [region_to_interaction(r, w, h) for r in regions]
         box_first = isinstance(regions[0], dict) and regions[0].get("type") == "rectanglelabels"
-        out = self.engine.predict(f"url:{url}", prepared, interactions, box_first=box_first and self.box_prompts)
+        out = self.engine.predict(f"url:{url}", prepared, interactions, box_first=box_first and self.box_prompts,
+                                  model=(predictor, model_version))
         self.stats["passes"] += out.passes
         self.stats["reused"] += out.reused
-        mask = out.prob > self.predictor.options.threshold
+        mask = out.prob > predictor.options.threshold
         score = float(out.prob[mask].mean()) if mask.any() else 0.0
         label = next((lab for r in regions if (lab := region_label(r))), None) or (
             project.config.brush_labels[0] if project.config.brush_labels else "Object")
         result = brush_result(mask, label, project.config, round(score, 4))
-        return {"model_version": self.model_version, "score": round(score, 4), "result": [result]}
+        return {"model_version": model_version, "score": round(score, 4), "result": [result]}
 
     def swap(self, predictor, model_version: str) -> None:
-        """Serve another model (a learned version): later requests use it; cached predictions of the old
-        one are dropped (the engine keys them by model version)."""
+        """Serve another model (a learned version) to every project: later requests use it; cached
+        predictions of the old one are dropped (the engine keys them by model version)."""
         self.engine.swap(predictor, model_version)
         self.predictor = predictor
         self.model_version = model_version
+
+    def reload(self) -> None:
+        """Serve what the learner decided: its version for every project, and the team's own version
+        (one that forgets what the others need) for the team's projects."""
+        lr = self.learner
+        loaded: dict[str, Any] = {}
+
+        def get(v):
+            loaded[v.version] = self._loaded.get(v.version) or lr.predictor_of(v)
+            return loaded[v.version]
+
+        general = get(lr.general)
+        if lr.model_version != self.model_version:
+            self.swap(general, lr.model_version)
+        team = lr.current if lr.current is not lr.general else None
+        self.team = (get(team), lr.version_name(team), frozenset(team.projects)) if team is not None else None
+        self._loaded = loaded
 
     # -- learning from the team ----------------------------------------------------------------
     def webhook(self, body: dict) -> dict:
@@ -193,8 +232,8 @@ class Server:
             raise ValueError("no annotation in the event")
         task = task if isinstance(task, dict) else {"id": ann.get("task")}
         ann_id, task_id = int(ann["id"]), int(task.get("id") or ann["task"])
-        project = self.project((body.get("project") or {}).get("id") if isinstance(body.get("project"), dict)
-                               else body.get("project"))
+        key = project_key(body.get("project") if body.get("project") is not None else ann.get("project"))
+        project = self.project(key)
         regions = ann.get("result") or []
         if not isinstance(regions, list):
             raise ValueError("annotation.result must be a list")
@@ -215,7 +254,7 @@ class Server:
             url = self.fetcher.resolve(data.get(project.config.image_key),
                                        project.hostname or self.settings.label_studio_url)
             image = self.fetcher.fetch(url)
-        store.put(ann_id, task_id, image, masks, labels)
+        store.put(ann_id, task_id, image, masks, labels, key)
         self.learner.note_new()
         return {"status": "stored", "action": body.get("action"), "annotation": ann_id, "objects": len(masks)}
 
@@ -366,7 +405,7 @@ def create_app(predictor, settings: ServeSettings | None = None, learner=None) -
                 stored += (await anyio.to_thread.run_sync(server.webhook, event)).get("status") == "stored"
         started = server.learner.start("Label Studio asked to train")
         return {"status": "training" if started else "not started", "stored": stored,
-                "message": server.learner.message, "model_version": server.model_version}
+                "message": server.learner.message, "model_version": server.model_for(project_key(project))[1]}
 
     @app.post("/predict")
     async def predict(request: Request) -> dict:
@@ -379,13 +418,14 @@ def create_app(predictor, settings: ServeSettings | None = None, learner=None) -
         regions = context.get("result") or []
         if not isinstance(regions, list):
             raise ServeError(400, "params.context.result must be a list of regions")
-        project = server.project(body.get("project"))
+        key = project_key(body.get("project"))
+        project = server.project(key)
         if body.get("label_config"):
             project.config = LabelingConfig.parse(body["label_config"])
         server.stats["requests"] += 1
         t0 = time.perf_counter()
-        results = [await server.run(server.predict_task, task, project, regions) for task in tasks]
-        return {"results": results, "model_version": server.model_version,
+        results = [await server.run(server.predict_task, task, project, regions, key) for task in tasks]
+        return {"results": results, "model_version": server.model_for(key)[1],
                 "seconds": round(time.perf_counter() - t0, 4)}
 
     @app.post("/v1/images")

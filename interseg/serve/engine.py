@@ -140,15 +140,17 @@ class Engine:
         return got
 
     def predict(self, image_key: str, prepared: Prepared, interactions: Sequence[Interaction],
-                box_first: bool = False, use_cache: bool = True) -> Outcome:
+                box_first: bool = False, use_cache: bool = True, model: tuple[Any, str] | None = None) -> Outcome:
         """The probability map after ``interactions`` (all of them, in order), from the longest cached
         prefix on; ``box_first``: the first one is a box (a Contour), segmented by the GrabCut baseline;
-        ``use_cache=False`` replays them all (what a server without the cache would do)."""
+        ``use_cache=False`` replays them all (what a server without the cache would do); ``model``:
+        (predictor, generation) to use instead of the engine's own (a team's learned version)."""
         h, w = prepared.image.shape[:2]
         for it in interactions:
             check_inside(it, h, w)
-        predictor = self.predictor     # one model for the whole request, even if a swap happens meanwhile
-        keys = prefix_keys(f"{self.generation}|{image_key}|box" if box_first else f"{self.generation}|{image_key}",
+        # one model for the whole request, even if a swap happens meanwhile
+        predictor, generation = model if model is not None else (self.predictor, self.generation)
+        keys = prefix_keys(f"{generation}|{image_key}|box" if box_first else f"{generation}|{image_key}",
                            interactions)
         start, prob, roi = 0, None, None
         for k in range(len(keys) - 1 if use_cache else -1, -1, -1):

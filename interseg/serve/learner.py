@@ -11,6 +11,13 @@ separate process — never a request worker: lowest CPU priority (``nice``), one
 3. reports back. The server swaps the served model only if the held-out NoI@90 fell (NoI@85 breaks a
    tie); otherwise it keeps the old one and says why.
 
+A team's object definition can contradict what the model knew (a team that labels garments wants the
+shirt where the model returns the person wearing it), so a version that is better for the team but
+forgets — its NoI@90 on the replay sets' held-out objects rises by more than ``forget_margin`` — is
+served to the team's own Label Studio projects only (the projects its annotations came from: its
+``scope`` is ``"team"``), while every other project and the plain API keep the last version that
+forgets nothing (``scope`` ``"all"``). ``forgetting="keep"`` serves such a version to no one.
+
 Every round is a version ``vN`` (``DIR/versions/vN.safetensors``, a normal checkpoint usable by
 ``predict``, ``evaluate`` and ``demo``; ``v0`` is the model the server started with), listed with its
 data and held-out figures in ``DIR/versions.json``, ``/health`` and ``interseg models list --learn DIR``.
@@ -33,9 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..config import Config
 from ..errors import ConfigError
-from .team_data import HOLDOUT_EVERY, TeamStore, write_atomically
+from .team_data import HOLDOUT_EVERY, TeamStore
 
 log = logging.getLogger("interseg.serve")
 
@@ -64,6 +72,8 @@ class LearnSettings:
     #: "better": swap only when the held-out NoI improved; "always": serve every round's model (a team that
     #: prefers the newest model, or a demonstration); the figures are recorded either way
     swap: str = "better"
+    #: a version better for the team that forgets: "team" serves it to the team's projects only, "keep" to no one
+    forgetting: str = "team"
 
     def validate(self) -> None:
         if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
@@ -72,6 +82,8 @@ class LearnSettings:
             raise ConfigError(f"the fine-tuning crop must be a multiple of 32, not {self.crop}")
         if self.swap not in ("better", "always"):
             raise ConfigError(f"--learn-swap must be better or always, not {self.swap!r}")
+        if self.forgetting not in ("team", "keep"):
+            raise ConfigError(f"--learn-forgetting must be team or keep, not {self.forgetting!r}")
 
 
 @dataclass
@@ -83,6 +95,9 @@ class Version:
     replay_heldout: dict = field(default_factory=dict)   # the same on the replay sets' held-out objects
     base: str | None = None         # the version it was fine-tuned from
     accepted: bool = True           # served (a rejected round is kept, not served)
+    #: "all": served to every project; "team": only to ``projects`` (it forgets what the others need)
+    scope: str = "all"
+    projects: list[str] = field(default_factory=list)   # Label Studio projects of its training annotations
     reason: str = ""
     created: float = field(default_factory=time.time)
     cpu_seconds: float = 0.0        # the whole round (fine-tuning and judging)
@@ -90,25 +105,31 @@ class Version:
 
 
 def swap_decision(before: dict, after: dict, min_heldout: int, replay_before: dict | None = None,
-                  replay_after: dict | None = None, forget_margin: float = 0.3) -> tuple[bool, str]:
-    """Whether a fine-tuned model replaces the served one, and why: the team's held-out NoI@90 must fall
-    (a tie is broken by NoI@85), and the NoI@90 on held-out objects of the replay sets (what the model
-    knew before) may not rise by more than ``forget_margin``; with fewer than ``min_heldout`` team
-    held-out objects nothing is judged."""
+                  replay_after: dict | None = None, forget_margin: float = 0.3,
+                  forgetting: str = "keep") -> tuple[bool, str, str]:
+    """Whether a fine-tuned model replaces the served one, for whom, and why: ``(accept, why, scope)``.
+
+    The team's held-out NoI@90 must fall (a tie is broken by NoI@85). The NoI@90 on held-out objects of
+    the replay sets (what the model knew before) may not rise by more than ``forget_margin``; a version
+    that forgets is served to the team's projects only (``forgetting="team"``, scope ``"team"``) or to no
+    one (``"keep"``). With fewer than ``min_heldout`` team held-out objects nothing is judged."""
     n = int(after.get("objects", 0))
     if n < min_heldout:
         return False, (f"kept the served model: {n} held-out object(s), at least {min_heldout} are needed to judge "
-                       f"(every {HOLDOUT_EVERY}th task is held out)")
+                       f"(every {HOLDOUT_EVERY}th task is held out)"), "all"
     b90, a90, b85, a85 = before["noi90"], after["noi90"], before["noi85"], after["noi85"]
     figures = f"held-out NoI@90 {b90:.2f} → {a90:.2f}, NoI@85 {b85:.2f} → {a85:.2f} on {n} objects"
+    if not (a90 < b90 or (a90 == b90 and a85 < b85)):
+        return False, f"kept the served model: {figures} (no better)", "all"
     if replay_before and replay_after and replay_after.get("objects"):
         rb, ra = replay_before["noi90"], replay_after["noi90"]
         figures += f"; replay held-out NoI@90 {rb:.2f} → {ra:.2f} on {replay_after['objects']} objects"
         if ra > rb + forget_margin:
-            return False, f"kept the served model: {figures} (it forgets: more than +{forget_margin:g})"
-    if a90 < b90 or (a90 == b90 and a85 < b85):
-        return True, f"swapped: {figures}"
-    return False, f"kept the served model: {figures} (no better)"
+            if forgetting == "team":
+                return True, (f"served to the team's projects only: {figures} (it forgets: more than "
+                              f"+{forget_margin:g}; other projects keep the model that does not)"), "team"
+            return False, f"kept the served model: {figures} (it forgets: more than +{forget_margin:g})", "all"
+    return True, f"swapped: {figures}", "all"
 
 
 def _objects(dataset, indices, limit: int, every_mask: bool = True) -> list:
@@ -212,8 +233,9 @@ def finetune_round(job: dict) -> dict:
     before, after = _clicks_noi(old, team_objects, settings.noi_max), _clicks_noi(new, team_objects, settings.noi_max)
     replay_before = _clicks_noi(old, replay_objects, settings.noi_max) if replay_objects else None
     replay_after = _clicks_noi(new, replay_objects, settings.noi_max) if replay_objects else None
+    projects = sorted({str(r["project"]) for r in team.items if r.get("project") is not None})
     return {"checkpoint": str(new_ckpt), "before": before, "after": after, "replay_before": replay_before,
-            "replay_after": replay_after, "annotations": len(team),
+            "replay_after": replay_after, "annotations": len(team), "projects": projects,
             "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "train_cpu_seconds": train_cpu,
             "notes": notes}
 
@@ -266,11 +288,13 @@ class Learner:
             save_checkpoint(path, predictor.net, {"name": f"{self.name}-v0", "learned": {"version": "v0"}})
             self.versions = [Version("v0", "versions/v0.safetensors", reason="the model the server started with")]
             self._write_versions()
-        self.current = self._served_at_start()
+        self.current, self.general = self._served_at_start()
         self.pinned = False
         self.training = False
-        self.message = f"serving {self.current.version}"
-        self.on_swap: Callable[[Any, str], None] | None = None
+        self.message = f"serving {self.current.version}" + (
+            f" to the team's projects ({', '.join(self.current.projects)}), {self.general.version} to the others"
+            if self.current is not self.general else "")
+        self.on_swap: Callable[[], None] | None = None  # after a swap: the server reloads
         self.trained_on = self.current.annotations
         self._thread: threading.Thread | None = None
 
@@ -288,9 +312,11 @@ class Learner:
         text = json.dumps([asdict(v) for v in self.versions], indent=2)
         write_atomically(self.root / VERSIONS_FILE, lambda p: p.write_text(text))
 
-    def _served_at_start(self) -> Version:
+    def _served_at_start(self) -> tuple[Version, Version]:
+        """(the latest accepted version: the team's model and the next round's base; the latest accepted
+        version that forgets nothing: every other project's model)."""
         accepted = [v for v in self.versions if v.accepted]
-        return accepted[-1]
+        return accepted[-1], [v for v in accepted if v.scope == "all"][-1]
 
     def version(self, name: str) -> Version:
         for v in self.versions:
@@ -307,28 +333,38 @@ class Learner:
         return NetPredictor(net, self.name, self.options, str(self.device))
 
     def served(self, started_with):
-        """What to serve at start: the latest accepted version (the model given, when that is v0)."""
-        return started_with if self.current.version == "v0" else self.predictor_of(self.current)
+        """What to serve at start to every project (the team's own version, if any, comes from
+        :meth:`predictor_of`): the latest accepted version that forgets nothing (the model given, when
+        that is v0)."""
+        return started_with if self.general.version == "v0" else self.predictor_of(self.general)
 
     def pin(self, name: str):
-        """Serve ``name`` and make no automatic swap (``--model-version``)."""
+        """Serve ``name`` to every project and make no automatic swap (``--model-version``)."""
         v = self.version(name)
-        self.current, self.pinned = v, True
+        self.current = self.general = v
+        self.pinned = True
         self.message = f"serving {v.version}, pinned (--model-version): rounds still run, no swap"
         return self.predictor_of(v)
 
+    def version_name(self, v: Version) -> str:
+        return f"interseg-{self.name}-{v.version}"
+
     @property
     def model_version(self) -> str:
-        return f"interseg-{self.name}-{self.current.version}"
+        """The version every project but the team's gets."""
+        return self.version_name(self.general)
 
     def status(self) -> dict:
         train = len(self.store.records("train"))    # one read of the records (/health is polled)
-        return {"version": self.current.version, "pinned": self.pinned, "training": self.training,
+        team = {"team_version": self.current.version, "team_projects": self.current.projects} \
+            if self.current is not self.general else {}
+        return {"version": self.general.version, **team, "pinned": self.pinned, "training": self.training,
                 "annotations": len(self.store), "train_annotations": train,
                 "new_since_last_round": max(0, train - self.trained_on), "every": self.settings.every,
                 "message": self.message,
                 "versions": [{"version": v.version, "annotations": v.annotations, "heldout": v.heldout,
-                              "accepted": v.accepted, "reason": v.reason} for v in self.versions]}
+                              "accepted": v.accepted, "scope": v.scope, "projects": v.projects,
+                              "reason": v.reason} for v in self.versions]}
 
     # -- rounds --------------------------------------------------------------------------------------
     def new_annotations(self) -> int:
@@ -392,11 +428,17 @@ class Learner:
                            f"{self.root / 'learn.log'})"
             log.warning("learning: %s", self.message)
             return
-        accept, why = swap_decision(result["before"], result["after"], self.settings.min_heldout,
-                                    result.get("replay_before"), result.get("replay_after"),
-                                    self.settings.forget_margin)
-        if self.settings.swap == "always" and not accept:
-            accept, why = True, f"swapped (--learn-swap always); the rule would have {why}"
+        # forgetting is judged against what every other project is served, which a team version's
+        # round (based on that team version) does not measure itself
+        replay_ref = self.general.replay_heldout if base is not self.general and self.general.replay_heldout \
+            else result.get("replay_before")
+        accept, why, scope = swap_decision(result["before"], result["after"], self.settings.min_heldout,
+                                           replay_ref, result.get("replay_after"), self.settings.forget_margin,
+                                           self.settings.forgetting)
+        if accept and scope == "team" and not result.get("projects"):
+            accept, why = False, f"{why}; but its annotations name no Label Studio project to serve it to"
+        if self.settings.swap == "always" and (not accept or scope != "all"):
+            accept, why, scope = True, f"swapped (--learn-swap always); the rule would have {why}", "all"
         if self.pinned and accept:
             accept, why = False, f"{why}; not served: {self.current.version} is pinned (--model-version)"
         path = self.root / "versions" / f"{version}.safetensors"
@@ -404,12 +446,13 @@ class Learner:
         measured = result["after"] if result["after"].get("objects") else {}
         v = Version(version, f"versions/{version}.safetensors", annotations=result["annotations"],
                     heldout=measured, replay_heldout=result.get("replay_after") or {}, base=base.version,
-                    accepted=accept, reason=why,
+                    accepted=accept, reason=why, scope=scope,
+                    projects=result.get("projects") or [],
                     cpu_seconds=round(result["cpu_seconds"], 1),
                     train_cpu_seconds=round(result.get("train_cpu_seconds", 0.0), 1))
         if result["before"].get("objects"):   # the served model's figures on the latest held-out slice
             base.heldout = result["before"]
-        if result.get("replay_before"):
+        if result.get("replay_before") and base is self.general:
             base.replay_heldout = result["replay_before"]
         update_metadata(path, {"name": f"{self.name}-{version}", "learned": asdict(v)})
         self.versions.append(v)
@@ -419,5 +462,7 @@ class Learner:
         log.info("learning: %s", self.message)
         if accept:
             self.current = v
+            if scope == "all":
+                self.general = v
             if self.on_swap is not None:
-                self.on_swap(self.predictor_of(v), self.model_version)
+                self.on_swap()

@@ -4,7 +4,7 @@ Layout of ``DIR`` (``interseg serve --learn DIR``)::
 
     DIR/team/images/<task id>.png          the task's image (lossless), fetched once per task
     DIR/team/masks/<annotation id>.png     the annotation's objects as a label map (1..K, 0 = none)
-    DIR/team/annotations/<annotation id>.json   {"annotation", "task", "labels", "objects", "updated"}
+    DIR/team/annotations/<annotation id>.json   {"annotation", "task", "project", "labels", "objects", "updated"}
 
 One annotation id is one record: a repeated delivery or an update replaces it, a delete removes it.
 Every file is written to a temporary name and renamed, the JSON last, so a record is complete or
@@ -15,14 +15,13 @@ absent after a crash; a restart reads the folder as it is. A task belongs to the
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..data.base import Dataset
 from ..data.image_io import load_image, load_label_map
 from ..data.sample import Sample
@@ -31,14 +30,6 @@ from ..visualize import save_gray, save_rgb
 
 HOLDOUT_EVERY = 5
 MAX_OBJECTS = 255
-
-
-def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` to a temporary name beside ``path``, then rename it over ``path``: readers see the
-    old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    write(tmp)
-    tmp.replace(path)
 
 
 class TeamStore:
@@ -60,9 +51,10 @@ class TeamStore:
         return self.image_path(task_id).is_file()
 
     def put(self, annotation_id: int, task_id: int, image: np.ndarray | None, masks: list[np.ndarray],
-            labels: list[str]) -> None:
+            labels: list[str], project: str | None = None) -> None:
         """Store (or replace) one annotation: its objects' masks at the image's size. ``image`` may be
-        ``None`` when the task's image is already stored."""
+        ``None`` when the task's image is already stored; ``project`` is the Label Studio project it was
+        saved in."""
         if not masks:
             raise DataError(f"annotation {annotation_id}: no object masks to store")
         if len(masks) > MAX_OBJECTS:
@@ -82,8 +74,8 @@ class TeamStore:
             elif not self.has_image(task_id):
                 raise DataError(f"annotation {annotation_id}: the image of task {task_id} is not stored")
             write_atomically(mask_path, lambda p: save_gray(p, ids))
-            meta = {"annotation": annotation_id, "task": task_id, "labels": list(labels), "objects": len(masks),
-                    "updated": time.time()}
+            meta = {"annotation": annotation_id, "task": task_id, "project": project, "labels": list(labels),
+                    "objects": len(masks), "updated": time.time()}
             write_atomically(meta_path, lambda p: p.write_text(json.dumps(meta)))
 
     def delete(self, annotation_id: int) -> bool:
