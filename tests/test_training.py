@@ -307,8 +307,8 @@ def test_short_strokes_and_duplicate_distractors(cfg, tmp_path):
 
     base = TINY.replace("  SEED: 3", "  SEED: 3\n  TYPE_PROBS: [0.0, 0.0, 1.0]\n  COPY_PASTE_PROB: 0.0")
 
-    def stream(extra, name):
-        r = _recipe(tmp_path, base.replace("  SEED: 3", "  SEED: 3\n" + extra), name)
+    def stream(extra, name, text=base):
+        r = _recipe(tmp_path, text.replace("  SEED: 3", "  SEED: 3\n" + extra), name)
         ds = [build_train_dataset(d.NAME, cfg) for d in r.TRAIN.DATASETS]
         return TrainStream(ds, [1.0] * len(ds), r.TRAIN, 96, r.input_types, 0)
 
@@ -327,6 +327,27 @@ def test_short_strokes_and_duplicate_distractors(cfg, tmp_path):
         extent = max(np.ptp(xs), np.ptp(ys)) + 1
         assert first.kind == "stroke" and first.positive
         assert max(first.crop.shape) <= 0.2 * extent + 16          # the scribble's box: its length + width
+    # FIRST_CLICK_ANYWHERE_PROB 1: first clicks on the object, not only deep inside it (as the simulator puts them)
+    def depth_of_first_clicks(extra, name):
+        import cv2
+
+        clicks = stream(extra, name, base.replace("[0.0, 0.0, 1.0]", "[1.0, 0.0, 0.0]"))
+        out = []
+        for i in range(12):
+            item = clicks[i]
+            gt = item["gt"].numpy()
+            if not gt.any():
+                continue
+            first = interaction_from_dict(item["interactions"][0])
+            depth = cv2.distanceTransform(gt.astype(np.uint8), cv2.DIST_L2, 5)
+            assert first.kind == "point" and first.positive and gt[int(first.y), int(first.x)]
+            out.append(depth[int(first.y), int(first.x)] / depth.max())
+        return np.array(out)
+
+    deep, anywhere = depth_of_first_clicks("", "deep"), depth_of_first_clicks("  FIRST_CLICK_ANYWHERE_PROB: 1.0", "any")
+    assert len(deep) >= 8 and len(anywhere) >= 8
+    # depth: the distance to the border over the object's largest; the simulator never clicks near the border
+    assert deep.min() > 0.2 and (anywhere < 0.2).sum() >= 3 and np.median(anywhere) < np.median(deep) - 0.2
     from interseg.training.augment import duplicate_distractor
 
     ds = build_train_dataset("COCO_MVal_train", cfg)

@@ -82,9 +82,15 @@ class TrainStream(torch.utils.data.Dataset):
         human = self.train.HUMAN_LIKE_PROB > 0 and rng.random() < self.train.HUMAN_LIKE_PROB
         user = SimulatedUser(int(rng.integers(2**31)), "saic", "human-like" if human else "reference")
         short = self.train.SHORT_STROKE_PROB > 0 and kind == "stroke" and rng.random() < self.train.SHORT_STROKE_PROB
+        anywhere = (self.train.FIRST_CLICK_ANYWHERE_PROB > 0 and kind == "point"
+                    and rng.random() < self.train.FIRST_CLICK_ANYWHERE_PROB)
         if short and gt.any():
             first = HumanStrokeUser(int(rng.integers(2**31)), marks=(1, 1), length=(0.1, 0.2))
             its = [first.next_stroke(gt, np.zeros_like(gt), ignore)]
+        elif anywhere and (gt & ~ignore).any():
+            ys, xs = np.nonzero(gt & ~ignore)
+            j = int(rng.integers(len(ys)))
+            its = [Click(float(xs[j]), float(ys[j]), True)]
         else:
             its = [user.next(kind, gt, np.zeros_like(gt), ignore)] if gt.any() else []
         if kind == "point" and gt.any():

@@ -119,6 +119,10 @@ class RecipeTrain:
     #: share of samples starting with a stroke whose stroke is one short scribble (10-20 % of the
     #: object's extent, as a person marks a large object): the network must grow it to the object
     SHORT_STROKE_PROB: float = 0.0
+    #: share of samples starting with a click whose first click lies anywhere on the object (uniformly
+    #: over its pixels) instead of where the click simulator puts it (deep inside): people click on a
+    #: part, near an edge, and still mean the whole object
+    FIRST_CLICK_ANYWHERE_PROB: float = 0.0
     #: "bf16": forward and backward passes under bfloat16 autocast (weights, optimizer state and losses
     #: stay float32; CPU depthwise convolutions too: models/layers.py). About 1.3x faster end to end on
     #: CPUs with AVX-512 BF16 (benchmarks/train_speed.py: 7.6 -> 10.0 img/s for lite0_cpu_multi_long);
@@ -130,8 +134,8 @@ class RecipeTrain:
             raise ValueError("TRAIN.DATASETS is empty")
         if self.EPOCHS < 1 or self.EPOCH_LEN < 1:
             raise ValueError("TRAIN.EPOCHS and TRAIN.EPOCH_LEN must be >= 1")
-        for key in ("HUMAN_LIKE_PROB", "SHORT_STROKE_PROB", "COPY_PASTE_PROB", "DUPLICATE_PROB",
-                    "MERGE_OBJECTS_PROB"):
+        for key in ("HUMAN_LIKE_PROB", "SHORT_STROKE_PROB", "FIRST_CLICK_ANYWHERE_PROB", "COPY_PASTE_PROB",
+                    "DUPLICATE_PROB", "MERGE_OBJECTS_PROB"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ValueError(f"TRAIN.{key} must be between 0 and 1")
         if abs(sum(self.TYPE_PROBS) - 1) > 1e-6 or min(self.TYPE_PROBS) < 0:
