@@ -11,8 +11,9 @@ streaming on, as a team labels slower than a round takes). Then, on the held-out
 click NoI@85 and @90 (RITM click simulator, at most 20) and the first click's IoU, for the base model
 and every version; the CPU minutes of each round; GrabCut and Berkeley click NoI@90 of the model the
 team's project is served and of the one every other project is served (a version that forgets what the
-model knew is served to the team's project only); and the click latency of the server while idle and
-while a round runs.
+model knew is served to the team's project only), and where the team's model needs more clicks
+(GrabCut's person photos apart from its other objects; Berkeley objects worse / same / better); and the
+click latency of the server while idle and while a round runs.
 
 Usage:  python benchmarks/learn_from_team.py [--ccp DIR] [--stream 100] [--heldout 100] [--every 40]
                                              [--steps 200] [--out DIR] [--workers 2]
@@ -238,8 +239,32 @@ def main() -> None:
                                     args.workers)["NoI@90"]
                 for v in measured.values()}
             print(name, results["benchmarks"][name], flush=True)
+        if learner.current is not learner.versions[0]:
+            results["forgetting"] = forgetting(args.out / "records", "v0", learner.current.version)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     write_report(results, args.out)
+
+
+def forgetting(records: Path, before: str, after: str) -> dict:
+    """Where the team's model needs more clicks than ``before`` on GrabCut and Berkeley (NoI@90 per
+    object, from the run's records): GrabCut's person photos (``person*``, ``tennis``: the garments'
+    wearers) apart from its other objects, and how many Berkeley objects got worse / stayed / got better."""
+    from interseg.evaluation.metrics import noi
+
+    def per_object(name: str, version: str) -> dict[str, int]:
+        lines = (records / f"{name}_{version}.jsonl").read_text().splitlines()
+        return {r["name"]: noi(r["ious"], 0.9, 20) for r in map(json.loads, lines) if "ious" in r}
+
+    g0, g1 = per_object("GrabCut", before), per_object("GrabCut", after)
+    persons = {n for n in g0 if n.startswith(("person", "tennis"))}
+    out: dict = {"versions": [before, after]}
+    for part, names in (("GrabCut persons", persons), ("GrabCut others", set(g0) - persons)):
+        out[part] = {"objects": len(names), before: float(np.mean([g0[n] for n in names])),
+                     after: float(np.mean([g1[n] for n in names]))}
+    b0, b1 = per_object("Berkeley", before), per_object("Berkeley", after)
+    d = [b1[n] - b0[n] for n in b0]
+    out["Berkeley worse / same / better"] = [sum(x > 0 for x in d), sum(x == 0 for x in d), sum(x < 0 for x in d)]
+    return out
 
 
 def write_report(results: dict, out: Path) -> None:
@@ -261,6 +286,12 @@ def write_report(results: dict, out: Path) -> None:
     if "benchmarks" in results:
         for name, vals in results["benchmarks"].items():
             lines.append(f"\n{name} click NoI@90: " + ", ".join(f"{k} {v:.2f}" for k, v in vals.items()))
+    if "forgetting" in results:
+        f = results["forgetting"]
+        b, a = f["versions"]
+        lines.append("\nwhere the team's model forgets (NoI@90 " + f"{b} → {a}): " + ", ".join(
+            f"{k} ({f[k]['objects']}) {f[k][b]:.2f} → {f[k][a]:.2f}" for k in ("GrabCut persons", "GrabCut others"))
+            + ", Berkeley objects worse / same / better " + " / ".join(map(str, f["Berkeley worse / same / better"])))
     lat = results["latency"]
     lines.append(f"\nclick latency p50 / p95: idle {lat['idle_p50']:.3f} / {lat['idle_p95']:.3f} s, during a round "
                  f"{lat['training_p50'] or float('nan'):.3f} / {lat['training_p95']:.3f} s "
