@@ -117,26 +117,18 @@ def carry_rows(block: str, old_block: str, measured: set[str]) -> str:
     copied from ``old_block`` (the README's previous tables), table by table, marked with
     :data:`CARRIED`; a row with fewer columns than its new table (a column added since) gets "–" before
     its last cell."""
-    def tables(text: str) -> list[list[str]]:
-        out: list[list[str]] = []
-        for para in text.split("\n\n"):
-            rows = [ln for ln in para.strip().splitlines() if ln.startswith("|")]
-            if rows:
-                out.append(rows)
-        return out
-
-    old_tables = {_kind(t): t for t in tables(old_block)}
+    old_tables = {_kind(t): t for t in _tables(old_block)}
     paras = block.split("\n\n")
     for i, para in enumerate(paras):
         if not para.strip().startswith("|"):
             continue
-        kind = _kind([ln for ln in para.strip().splitlines() if ln.startswith("|")])
+        kind = _kind(_table_rows(para))
         if kind in old_tables:
             width = para.strip().splitlines()[0].count("|")
             present = set(para.splitlines())
             extra = []
             for row in old_tables[kind][2:]:
-                name = row.split("|")[1].strip().rstrip(CARRIED).strip()
+                name = _model(row)
                 if name in measured or any(ln.startswith(f"| {name} {CARRIED} |") for ln in present):
                     continue
                 cells = [c.strip() for c in row.strip().strip("|").split("|")]
@@ -152,6 +144,21 @@ def carry_rows(block: str, old_block: str, measured: set[str]) -> str:
     return "\n\n".join(paras)
 
 
+def _table_rows(para: str) -> list[str]:
+    """The table lines of one paragraph of the README's block (header and rule first)."""
+    return [ln for ln in para.strip().splitlines() if ln.startswith("|")]
+
+
+def _tables(text: str) -> list[list[str]]:
+    """Every table of ``text``, as its lines."""
+    return [rows for rows in map(_table_rows, text.split("\n\n")) if rows]
+
+
+def _model(row: str) -> str:
+    """A table row's model name, without the :data:`CARRIED` mark."""
+    return row.split("|")[1].strip().rstrip(CARRIED).strip()
+
+
 def _kind(rows: list[str]) -> str:
     """Which of the README's tables ``rows`` (header first) is: "iou", "human" or "noi"."""
     if "IoU / bIoU" in rows[0]:
@@ -162,10 +169,9 @@ def _kind(rows: list[str]) -> str:
 def old_table(old_block: str, kind: str, leave_out: set[str]) -> str:
     """The README's previous table of ``kind`` without the rows of ``leave_out``, every row marked
     :data:`CARRIED` (for a table this run did not measure)."""
-    for para in old_block.split("\n\n"):
-        rows = [ln for ln in para.strip().splitlines() if ln.startswith("|")]
-        if rows and _kind(rows) == kind:
-            keep = [r for r in rows[2:] if r.split("|")[1].strip().rstrip(CARRIED).strip() not in leave_out]
+    for rows in _tables(old_block):
+        if _kind(rows) == kind:
+            keep = [r for r in rows[2:] if _model(r) not in leave_out]
             keep = ["|" + r.split("|", 2)[1].rstrip().rstrip(CARRIED).rstrip() + f" {CARRIED} |" + r.split("|", 2)[2]
                     for r in keep]
             return "\n".join(rows[:2] + keep)

@@ -19,7 +19,6 @@ objects are their held-out split: the figures for choosing a model.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import zlib
 
 import numpy as np
@@ -71,10 +70,7 @@ def main() -> None:
     predictors: dict = {m: load_predictor(m) for m in csv(args.models)}
     if args.old_crop_rule:
         for m in csv(args.models):
-            p = load_predictor(m)
-            p.set_options(dataclasses.replace(p.options, zoom_in=dataclasses.replace(p.options.zoom_in,
-                                                                                     follow_object=False)))
-            predictors[f"{m} (old crop rule)"] = p
+            predictors[f"{m} (old crop rule)"] = load_predictor(m, zoom_in_follow_object=False)
     if args.grabcut:
         predictors["GrabCut baseline"] = GrabCutPredictor()
     one: dict[tuple[str, str], list[float]] = {}
