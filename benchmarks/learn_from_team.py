@@ -16,7 +16,7 @@ model knew is served to the team's project only), and where the team's model nee
 click latency of the server while idle and while a round runs.
 
 Usage:  python benchmarks/learn_from_team.py [--ccp DIR] [--stream 100] [--heldout 100] [--every 40]
-                                             [--steps 200] [--out DIR] [--workers 2]
+                                             [--steps 200] [--freeze backbone] [--out DIR] [--workers 2]
 Writes OUT/results.json, OUT/table.md and OUT/noi_vs_annotations.png.
 """
 
@@ -160,6 +160,8 @@ def main() -> None:
                     help="share of the team's samples in a batch")
     ap.add_argument("--lr", type=float, default=LearnSettings.lr)
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards the served model")
+    ap.add_argument("--freeze", default=LearnSettings.freeze, choices=["none", "bn", "backbone"],
+                    help="what fine-tuning leaves as it is")
     ap.add_argument("--out", type=Path, default=Path("experiments/learn_from_team"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-benchmarks", action="store_true", help="no GrabCut/Berkeley before/after")
@@ -178,7 +180,8 @@ def main() -> None:
     url = f"http://127.0.0.1:{www.server_port}"
     predictor = interseg.load_predictor(args.checkpoint)
     learner = Learner(args.out / "learn", predictor, cfg, LearnSettings(
-        every=args.every, steps=args.steps, team_weight=args.team_weight, lr=args.lr, distill=args.distill))
+        every=args.every, steps=args.steps, team_weight=args.team_weight, lr=args.lr, distill=args.distill,
+        freeze=args.freeze))
     app = create_app(predictor, ServeSettings(label_studio_url=url), learner)
     from fastapi.testclient import TestClient
 

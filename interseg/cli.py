@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "sets' held-out NoI@90 up by more than 0.3): serve it to the team's own Label Studio "
                          "projects only, every other project keeping the model that does not forget (default), "
                          "or to no one")
+    sv.add_argument("--learn-freeze", choices=["none", "bn", "backbone"], default="backbone",
+                    help="what fine-tuning leaves as it is: the backbone and every batch norm (default), batch "
+                         "norm's statistics and scale alone (bn), or nothing (none)")
     sv.add_argument("--replay", default="COCO_MVal_train,ECSSD", metavar="NAMES",
                     help="training sets mixed into fine-tuning so that the model does not forget (default "
                          "COCO_MVal_train,ECSSD; those not found are left out, with a warning)")

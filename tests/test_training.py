@@ -439,3 +439,32 @@ def test_depthwise_convolution_stays_float32_when_training_under_cpu_autocast():
     assert y.dtype == torch.float32 and y_fwd.dtype == torch.bfloat16
     assert torch.allclose(y, torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1, groups=8), atol=1e-5)
     assert set(conv.state_dict()) == {"weight", "bias"}
+
+
+@pytest.mark.parametrize("kind", ["none", "bn", "backbone"])
+def test_freeze_keeps_batch_norm_and_backbone_as_they_were(cfg, tmp_path, kind):
+    """TRAIN.FREEZE (fine-tuning): "bn" leaves every batch-norm layer's running statistics and scale/shift
+    untouched, also across the correction steps' passes without gradient; "backbone" also the backbone's
+    weights; the decoder learns in every case, and with "none" everything moves."""
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    text = TINY.replace("  SEED: 3", f"  SEED: 3\n  FREEZE: {kind}")
+    tr = Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    bn = {n: t.clone() for n, m in tr.net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)
+          for n, t in [*m.named_parameters(prefix=n), *m.named_buffers(prefix=n)] if t.is_floating_point()}
+    bn_names = set(bn)
+    conv = {n: p.clone() for n, p in tr.net.named_parameters() if n not in bn_names}
+    loader = iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate))
+    for _ in range(3):
+        tr.train_step(next(loader), np.random.default_rng(0))
+    state = dict(tr.net.named_parameters()) | dict(tr.net.named_buffers())
+    bn_moved = [n for n, t in bn.items() if not torch.equal(t, state[n])]
+    moved = {n for n, p in conv.items() if not torch.equal(p, state[n])}
+    backbone_moved = [n for n in moved if n.startswith("backbone.")]
+    assert any(not n.startswith("backbone.") for n in moved)          # the decoder and heads learn
+    if kind == "none":
+        assert bn_moved and backbone_moved
+    else:
+        assert not bn_moved, bn_moved[:3]
+        assert bool(backbone_moved) == (kind == "bn")
+        assert f"parameters frozen ({kind})" in tr.init_note

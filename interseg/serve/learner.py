@@ -5,7 +5,9 @@ separate process — never a request worker: lowest CPU priority (``nice``), one
 
 1. fine-tunes a copy of the served model for ``steps`` optimizer steps on the team's annotations mixed
    with a replay of training sets the model was trained on (``replay``; so that it does not forget),
-   with the iterative click / contour / stroke simulation of training (training/trainer.py);
+   with the iterative click / contour / stroke simulation of training (training/trainer.py); the backbone
+   and every batch-norm layer stay frozen by default (``freeze``): fine-tuned, their statistics drift to
+   the team's images and the model forgets what it knew (docs/serve.md);
 2. measures both models on the held-out slice of the team's annotations (every 5th task, never trained
    on, team_data.py): click NoI@85 and @90 with the simulated user, at most ``noi_max`` clicks;
 3. reports back. The server swaps the served model only if the held-out NoI@90 fell (NoI@85 breaks a
@@ -16,7 +18,9 @@ shirt where the model returns the person wearing it), so a version that is bette
 forgets — its NoI@90 on the replay sets' held-out objects rises by more than ``forget_margin`` — is
 served to the team's own Label Studio projects only (the projects its annotations came from: its
 ``scope`` is ``"team"``), while every other project and the plain API keep the last version that
-forgets nothing (``scope`` ``"all"``). ``forgetting="keep"`` serves such a version to no one.
+forgets nothing (``scope`` ``"all"``). Forgetting is judged against ``v0``, the model the server started
+with, so that rounds that each forget a little cannot add up. ``forgetting="keep"`` serves such a
+version to no one.
 
 Every round is a version ``vN`` (``DIR/versions/vN.safetensors``, a normal checkpoint usable by
 ``predict``, ``evaluate`` and ``demo``; ``v0`` is the model the server started with), listed with its
@@ -74,6 +78,8 @@ class LearnSettings:
     swap: str = "better"
     #: a version better for the team that forgets: "team" serves it to the team's projects only, "keep" to no one
     forgetting: str = "team"
+    #: what fine-tuning leaves as it is (recipe TRAIN.FREEZE): "backbone" (and every batch norm), "bn", "none"
+    freeze: str = "backbone"
 
     def validate(self) -> None:
         if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
@@ -84,6 +90,8 @@ class LearnSettings:
             raise ConfigError(f"--learn-swap must be better or always, not {self.swap!r}")
         if self.forgetting not in ("team", "keep"):
             raise ConfigError(f"--learn-forgetting must be team or keep, not {self.forgetting!r}")
+        if self.freeze not in ("none", "bn", "backbone"):
+            raise ConfigError(f"--learn-freeze must be none, bn or backbone, not {self.freeze!r}")
 
 
 @dataclass
@@ -211,7 +219,8 @@ def finetune_round(job: dict) -> dict:
                   "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},
         "TRAIN": {"DATASETS": weights, "EPOCHS": 1, "EPOCH_LEN": settings.steps * settings.batch, "LR": settings.lr,
                   "LR_TYPE": "cosine", "WARMUP_ITERS": min(20, settings.steps // 5), "VAL_EVERY": 2,
-                  "VIS_EVERY": 10**9, "PRECISION": "fp32", **distill}}, "fine-tuning recipe:")
+                  "VIS_EVERY": 10**9, "PRECISION": "fp32", "FREEZE": settings.freeze, **distill}},
+        "fine-tuning recipe:")
     recipe.name = "team"
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
                                             datasets=datasets)).run()
@@ -428,10 +437,10 @@ class Learner:
                            f"{self.root / 'learn.log'})"
             log.warning("learning: %s", self.message)
             return
-        # forgetting is judged against what every other project is served, which a team version's
-        # round (based on that team version) does not measure itself
-        replay_ref = self.general.replay_heldout if base is not self.general and self.general.replay_heldout \
-            else result.get("replay_before")
+        # forgetting is judged against the model the server started with (v0; the replay objects are the
+        # same every round), so that rounds that each forget a little cannot add up to more than the margin
+        origin = self.versions[0]
+        replay_ref = origin.replay_heldout or result.get("replay_before")
         accept, why, scope = swap_decision(result["before"], result["after"], self.settings.min_heldout,
                                            replay_ref, result.get("replay_after"), self.settings.forget_margin,
                                            self.settings.forgetting)

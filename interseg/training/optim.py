@@ -20,6 +20,27 @@ def make_optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float, ba
     return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
 
 
+def freeze(net: nn.Module, kind: str) -> int:
+    """Freeze part of ``net`` for fine-tuning (recipe TRAIN.FREEZE): ``"bn"`` its batch-norm layers (eval
+    mode, no gradient for their scale and shift), ``"backbone"`` also every backbone weight. Call after
+    every ``net.train()``; returns the number of frozen parameters."""
+    if kind == "none":
+        return 0
+    frozen = 0
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            for p in m.parameters(recurse=False):
+                p.requires_grad_(False)
+                frozen += p.numel()
+    if kind == "backbone":
+        for p in net.backbone.parameters():
+            if p.requires_grad:
+                p.requires_grad_(False)
+                frozen += p.numel()
+    return frozen
+
+
 def lr_factor(kind: str, it: int, total: int, warmup: int) -> float:
     if warmup and it < warmup:
         return (it + 1) / warmup

@@ -128,6 +128,11 @@ class RecipeTrain:
     #: CPUs with AVX-512 BF16 (benchmarks/train_speed.py: 7.6 -> 10.0 img/s for lite0_cpu_multi_long);
     #: "fp32" is every recipe's setting before it existed.
     PRECISION: Literal["fp32", "bf16"] = "fp32"
+    #: what fine-tuning leaves as it is: "none" trains everything; "bn" keeps every batch-norm layer's
+    #: running statistics and scale/shift (the layers run in eval mode: a few batches of new objects cannot
+    #: shift what every image is normalised by); "backbone" also keeps the backbone's weights (only the
+    #: decoder, the input encoders and the heads learn)
+    FREEZE: Literal["none", "bn", "backbone"] = "none"
 
     def validate(self) -> None:
         if not self.DATASETS:

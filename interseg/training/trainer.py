@@ -44,7 +44,7 @@ from ..schema import to_dict
 from ..visualize import overlay, save_rgb
 from .data import TrainStream, collate, split_indices
 from .losses import force_points_loss, masked_bce, normalized_focal_loss
-from .optim import make_optimizer, make_scheduler
+from .optim import freeze, make_optimizer, make_scheduler
 from .recipe import Recipe
 
 log = logging.getLogger("interseg.train")
@@ -143,6 +143,9 @@ class Trainer:
         self.total_iters = self.iters_per_epoch * t.EPOCHS
         torch.manual_seed(t.SEED)
         self.net, self.init_note = build_net(recipe, cfg)
+        if t.FREEZE != "none":
+            frozen = freeze(self.net, t.FREEZE)
+            self.init_note += f", {frozen:,} parameters frozen ({t.FREEZE})"
         # channels-last: on CPUs the backward pass of depthwise convolutions is >10x faster in this layout
         self.net.to(self.device, memory_format=torch.channels_last)
         self.opt = make_optimizer(self.net, recipe.MODEL.OPTIMIZER_TYPE, t.LR, t.WEIGHT_DECAY, t.BACKBONE_LR_MULT)
@@ -298,7 +301,7 @@ class Trainer:
                     it = users[b].next(kind, gt_np[b], pred[b], ign_np[b], its[b])
                     its[b].append(it)
                     added.append((b, pred[b].copy(), it))
-        self.net.train()
+        self._train_mode()
         return prev, added
 
     def train_step(self, batch: dict, rng: np.random.Generator) -> dict[str, float]:
@@ -362,8 +365,13 @@ class Trainer:
                     session.add(user.next(kind, s.gt, session.mask, s.ignore, session.interactions))
                     if k in (0, 2):
                         res[f"{key}{k + 1}"].append(iou(s.gt, session.mask, s.ignore))
-        self.net.train()
+        self._train_mode()
         return {k: float(np.mean(v)) for k, v in res.items() if v}
+
+    def _train_mode(self) -> None:
+        """Back to training mode after a pass without gradients; frozen layers stay frozen (TRAIN.FREEZE)."""
+        self.net.train()
+        freeze(self.net, self.recipe.TRAIN.FREEZE)
 
     def _visualize(self) -> None:
         batch, its, logits = self.last_batch
