@@ -240,7 +240,10 @@ def finetune_round(job: dict) -> dict:
         replay_objects += _objects(ds, split_indices(ds, recipe.TRAIN.VAL_FRACTION, "val"),
                                    settings.replay_objects // len(replay), every_mask=False)
     before, after = _clicks_noi(old, team_objects, settings.noi_max), _clicks_noi(new, team_objects, settings.noi_max)
-    replay_before = _clicks_noi(old, replay_objects, settings.noi_max) if replay_objects else None
+    # what the new model is judged against on the replay sets: v0's figures, measured once (job's
+    # ``replay_reference``; the objects are the same every round), or the base's when there are none yet
+    replay_before = (job.get("replay_reference") or _clicks_noi(old, replay_objects, settings.noi_max)) \
+        if replay_objects else None
     replay_after = _clicks_noi(new, replay_objects, settings.noi_max) if replay_objects else None
     projects = sorted({str(r["project"]) for r in team.items if r.get("project") is not None})
     return {"checkpoint": str(new_ckpt), "before": before, "after": after, "replay_before": replay_before,
@@ -410,7 +413,8 @@ class Learner:
     def _round(self, version: str) -> None:
         base = self.current
         job = {"root": str(self.root), "config": str(self.cfg.source), "base": str(self.root / base.checkpoint),
-               "version": version, "options": self.options.as_flat(), "settings": asdict(self.settings)}
+               "version": version, "options": self.options.as_flat(), "settings": asdict(self.settings),
+               "replay_reference": self.versions[0].replay_heldout or None}
         out = self.root / "runs" / f"{version}.result.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
@@ -441,6 +445,8 @@ class Learner:
         # same every round), so that rounds that each forget a little cannot add up to more than the margin
         origin = self.versions[0]
         replay_ref = origin.replay_heldout or result.get("replay_before")
+        if not origin.replay_heldout and base is origin and result.get("replay_before"):
+            origin.replay_heldout = result["replay_before"]   # measured once, the reference from now on
         accept, why, scope = swap_decision(result["before"], result["after"], self.settings.min_heldout,
                                            replay_ref, result.get("replay_after"), self.settings.forget_margin,
                                            self.settings.forgetting)
@@ -461,8 +467,6 @@ class Learner:
                     train_cpu_seconds=round(result.get("train_cpu_seconds", 0.0), 1))
         if result["before"].get("objects"):   # the served model's figures on the latest held-out slice
             base.heldout = result["before"]
-        if result.get("replay_before") and base is self.general:
-            base.replay_heldout = result["replay_before"]
         update_metadata(path, {"name": f"{self.name}-{version}", "learned": asdict(v)})
         self.versions.append(v)
         self._write_versions()
