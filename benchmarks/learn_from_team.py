@@ -16,7 +16,7 @@ model knew is served to the team's project only), and where the team's model nee
 click latency of the server while idle and while a round runs.
 
 Usage:  python benchmarks/learn_from_team.py [--ccp DIR] [--stream 100] [--heldout 100] [--every 40]
-                                             [--steps 200] [--freeze backbone] [--out DIR] [--workers 2]
+                                             [--steps 200] [--freeze backbone] [--mix 0.7] [--out DIR] [--workers 2]
 Writes OUT/results.json, OUT/table.md and OUT/noi_vs_annotations.png.
 """
 
@@ -162,6 +162,8 @@ def main() -> None:
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards the served model")
     ap.add_argument("--freeze", default=LearnSettings.freeze, choices=["none", "bn", "backbone"],
                     help="what fine-tuning leaves as it is")
+    ap.add_argument("--mix", type=float, default=LearnSettings.mix,
+                    help="share of what fine-tuning changed that a round's model keeps")
     ap.add_argument("--out", type=Path, default=Path("experiments/learn_from_team"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-benchmarks", action="store_true", help="no GrabCut/Berkeley before/after")
@@ -181,7 +183,7 @@ def main() -> None:
     predictor = interseg.load_predictor(args.checkpoint)
     learner = Learner(args.out / "learn", predictor, cfg, LearnSettings(
         every=args.every, steps=args.steps, team_weight=args.team_weight, lr=args.lr, distill=args.distill,
-        freeze=args.freeze))
+        freeze=args.freeze, mix=args.mix))
     app = create_app(predictor, ServeSettings(label_studio_url=url), learner)
     from fastapi.testclient import TestClient
 

@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--learn-freeze", choices=["none", "bn", "backbone"], default="backbone",
                     help="what fine-tuning leaves as it is: the backbone and every batch norm (default), batch "
                          "norm's statistics and scale alone (bn), or nothing (none)")
+    sv.add_argument("--learn-mix", type=float, default=0.7, metavar="SHARE",
+                    help="a round's model: the base model's weights plus this share of what fine-tuning changed "
+                         "(default 0.7: most of the team's gain, about half the forgetting; 1: as fine-tuned)")
     sv.add_argument("--replay", default="COCO_MVal_train,ECSSD", metavar="NAMES",
                     help="training sets mixed into fine-tuning so that the model does not forget (default "
                          "COCO_MVal_train,ECSSD; those not found are left out, with a warning)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,6 +187,8 @@ def test_swap_rule():
         LearnSettings(forgetting="maybe").validate()
     with pytest.raises(interseg.IntersegError, match="--learn-freeze must be none, bn or backbone"):
         LearnSettings(freeze="all").validate()
+    with pytest.raises(interseg.IntersegError, match=r"--learn-mix must be in \(0, 1\], not 1.5"):
+        LearnSettings(mix=1.5).validate()
 
 
 def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabcut, capsys):
@@ -211,6 +214,11 @@ def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabc
     w1 = load_checkpoint(learner.root / v1.checkpoint)[0].state_dict()
     assert all(torch.equal(w0[k], w1[k]) for k in w0 if k.startswith("backbone."))
     assert any(not torch.equal(w0[k], w1[k]) for k in w0 if not k.startswith("backbone."))
+    # ... and the version is v0 moved 0.7 of the way to the fine-tuned weights (--learn-mix)
+    result = json.loads((learner.root / "runs" / "v1.result.json").read_text())
+    wt = load_checkpoint(Path(result["checkpoint"]).with_name("last.safetensors"))[0].state_dict()
+    changed = [k for k in w0 if w0[k].is_floating_point() and not torch.equal(w0[k], wt[k])]
+    assert changed and all(torch.allclose(w1[k], w0[k] + 0.7 * (wt[k] - w0[k]), atol=1e-6) for k in changed)
     health = served.get("/health").json()
     assert health["learning"]["versions"][-1]["reason"] == v1.reason
     expected = "interseg-interseg_lite0-v1" if v1.accepted else "interseg-interseg_lite0-v0"

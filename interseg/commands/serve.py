@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--model-version needs --learn DIR (the folder that holds the versions)")
         learner = Learner(args.learn, predictor, cfg, LearnSettings(
             every=args.learn_every, steps=args.learn_steps, replay=tuple(csv(args.replay)), swap=args.learn_swap,
-            forgetting=args.learn_forgetting, freeze=args.learn_freeze))
+            forgetting=args.learn_forgetting, freeze=args.learn_freeze, mix=args.learn_mix))
         predictor = learner.pin(args.model_version) if args.model_version else learner.served(predictor)
     app = create_app(predictor, settings, learner)
     print(f"interseg serve: {predictor.name} on http://{args.host}:{args.port} ({args.workers} worker(s)); "

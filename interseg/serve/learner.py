@@ -7,7 +7,9 @@ separate process — never a request worker: lowest CPU priority (``nice``), one
    with a replay of training sets the model was trained on (``replay``; so that it does not forget),
    with the iterative click / contour / stroke simulation of training (training/trainer.py); the backbone
    and every batch-norm layer stay frozen by default (``freeze``): fine-tuned, their statistics drift to
-   the team's images and the model forgets what it knew (docs/serve.md);
+   the team's images and the model forgets what it knew (docs/serve.md); the round's model is then the
+   model the server started with plus a share (``mix``) of what fine-tuning changed: an interpolation of
+   the weights that keeps most of the team's gain and about half of what it would forget;
 2. measures both models on the held-out slice of the team's annotations (every 5th task, never trained
    on, team_data.py): click NoI@85 and @90 with the simulated user, at most ``noi_max`` clicks;
 3. reports back. The server swaps the served model only if the held-out NoI@90 fell (NoI@85 breaks a
@@ -80,6 +82,8 @@ class LearnSettings:
     forgetting: str = "team"
     #: what fine-tuning leaves as it is (recipe TRAIN.FREEZE): "backbone" (and every batch norm), "bn", "none"
     freeze: str = "backbone"
+    #: the round's model: v0's weights + this share of (fine-tuned − v0); 1: the fine-tuned weights as they are
+    mix: float = 0.7
 
     def validate(self) -> None:
         if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
@@ -92,6 +96,8 @@ class LearnSettings:
             raise ConfigError(f"--learn-forgetting must be team or keep, not {self.forgetting!r}")
         if self.freeze not in ("none", "bn", "backbone"):
             raise ConfigError(f"--learn-freeze must be none, bn or backbone, not {self.freeze!r}")
+        if not 0 < self.mix <= 1:
+            raise ConfigError(f"--learn-mix must be in (0, 1], not {self.mix:g}")
 
 
 @dataclass
@@ -225,6 +231,8 @@ def finetune_round(job: dict) -> dict:
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
                                             datasets=datasets)).run()
     new_ckpt = exp / "checkpoints" / "last.safetensors"
+    if settings.mix < 1:
+        new_ckpt = _mix_weights(Path(job.get("origin") or job["base"]), new_ckpt, settings.mix)
     train_cpu = time.process_time() - c0
     opts = PredictorOptions().with_changes(**job["options"])
     old, new = NetPredictor(base_net, "before", opts), NetPredictor(load_checkpoint(new_ckpt)[0], "after", opts)
@@ -250,6 +258,27 @@ def finetune_round(job: dict) -> dict:
             "replay_after": replay_after, "annotations": len(team), "projects": projects,
             "seconds": time.time() - t0, "cpu_seconds": time.process_time() - c0, "train_cpu_seconds": train_cpu,
             "notes": notes}
+
+
+def mix_weights(origin, tuned, share: float) -> None:
+    """Set ``tuned``'s floating-point weights to ``origin``'s + ``share`` × (``tuned``'s − ``origin``'s), in
+    place (two networks of one architecture); integer buffers stay ``tuned``'s."""
+    import torch
+
+    before = origin.state_dict()
+    with torch.no_grad():
+        for k, v in tuned.state_dict().items():
+            if v.is_floating_point():
+                v.copy_(before[k] + share * (v - before[k]))
+
+
+def _mix_weights(origin: Path, tuned: Path, share: float) -> Path:
+    """The fine-tuned checkpoint ``tuned`` moved back towards ``origin`` (mix_weights), saved beside it."""
+    from ..models.checkpoint import load_checkpoint, save_checkpoint
+
+    net, meta = load_checkpoint(tuned)
+    mix_weights(load_checkpoint(origin)[0], net, share)
+    return save_checkpoint(tuned.with_name("mixed.safetensors"), net, meta)
 
 
 def _child(job: dict, out: str, log_file: str) -> None:
@@ -414,7 +443,8 @@ class Learner:
         base = self.current
         job = {"root": str(self.root), "config": str(self.cfg.source), "base": str(self.root / base.checkpoint),
                "version": version, "options": self.options.as_flat(), "settings": asdict(self.settings),
-               "replay_reference": self.versions[0].replay_heldout or None}
+               "replay_reference": self.versions[0].replay_heldout or None,
+               "origin": str(self.root / self.versions[0].checkpoint)}
         out = self.root / "runs" / f"{version}.result.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
