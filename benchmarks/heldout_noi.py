@@ -8,7 +8,7 @@ options (its recommended ZoomIn start included) — or, with --long-side N, scal
 side is N px (the prepared pool caps the shorter side at 512 px; DAVIS's frames are 854 px wide, and a
 setting that matters only for large objects shows only there; the enlarged images hold no extra
 detail, so compare networks on the same predictor settings with it, not input sizes) — and the script
-prints NoI@90 (at most 20 interactions, RITM click simulator; overall and per training set) and the mean
+prints NoI@90 (at most 20 interactions, RITM click simulator; overall and per training set), NoI@95, and the mean
 IoU after the first interaction, per input type; with the share of clicks the network ignored (a click's
 pixel on the wrong side of the mask it produced), the share of interactions that lowered the IoU by more
 than 0.1 ("harmful") and the objects that lost more than 0.2 in one step ("wrecked").
@@ -81,16 +81,18 @@ def main() -> None:
         predictor = load_predictor(ckpt, models_dir=cfg.INTERACTIVE_MODELS_PATH, refine=args.refine,
                                    refine_radius=args.refine_radius, refine_eps=args.refine_eps, **options)
         for kind in csv(args.types):
-            n90, first, per, recs = [], [], {name: [] for name in names}, []
+            n90, n95, first, per, recs = [], [], [], {name: [] for name in names}, []
             for name, i, s in tqdm(samples, desc=f"{predictor.name} {kind}", leave=False):
                 rec, _ = run_sequence(s, predictor, single(kind, 20), settings, user_seed(0, name, i, kind))
                 n90.append(noi(rec["ious"], 0.9, 20))
+                n95.append(noi(rec["ious"], 0.95, 20))
                 per[name].append(n90[-1])
                 first.append(rec["ious"][0])
                 recs.append(rec)
             split = ", ".join(f"{name} {np.mean(v):.2f}" for name, v in per.items() if v)
             harm, ign = harmful(recs), ignored_share(recs)
-            print(f"{ckpt} {kind}: NoI@90 {np.mean(n90):.2f} ({split}), first IoU {np.mean(first):.3f}, "
+            print(f"{ckpt} {kind}: NoI@90 {np.mean(n90):.2f} ({split}), NoI@95 {np.mean(n95):.2f}, "
+                  f"first IoU {np.mean(first):.3f}, "
                   f"ignored clicks {'-' if ign is None else f'{100 * ign:.1f} %'}, harmful "
                   f"{100 * harm['harmful']:.2f} %, wrecked {harm['wrecked']}, largest drop "
                   f"{harm['largest_drop']:.2f}", flush=True)

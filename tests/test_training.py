@@ -51,7 +51,8 @@ def _recipe(tmp_path, text=TINY, name="tiny"):
 def test_shipped_recipes_validate():
     """Every packaged recipe loads; the last stage of each shipped model starts from (and distils from)
     a committed file or a shipped model, so that it can be run again; an earlier stage's start that left
-    the tree is named in docs/training.md with the commit that holds it."""
+    the tree is named in docs/training.md with the commit that holds it, and a committed stage file is a
+    recipe's start or one that docs/training.md says why it keeps."""
     from interseg.inference.loading import shipped_models
     from interseg.models.checkpoint import read_metadata
 
@@ -75,7 +76,12 @@ def test_shipped_recipes_validate():
             elif not present:
                 assert ref.startswith("checkpoints/") and f"`{Path(ref).stem}`" in retired and "git show" in retired, \
                     f"{p.name}: {ref} left the tree but docs/training.md does not say how to restore it"
-    assert len(list((ROOT / "checkpoints").glob("*.safetensors"))) == 3   # only the starts of shipped stages
+    # the tree keeps a stage's file only while a recipe starts from it or docs/training.md names why it is kept
+    starts = {Path(ref).stem for p in (ROOT / "configs").glob("*.yaml")
+              for ref in (load_recipe(p).MODEL.PRETRAINED_PATH, load_recipe(p).TRAIN.TEACHER) if ref}
+    kept = (ROOT / "docs" / "training.md").read_text().split("## Stage checkpoints")[1].split("The earlier")[0]
+    for f in (ROOT / "checkpoints").glob("*.safetensors"):
+        assert f.stem in starts or f"`{f.stem}` is stage" in kept, f"{f.name}: no recipe starts from it"
 
 
 @pytest.mark.parametrize("bad,msg", [
@@ -439,6 +445,43 @@ def test_depthwise_convolution_stays_float32_when_training_under_cpu_autocast():
     assert y.dtype == torch.float32 and y_fwd.dtype == torch.bfloat16
     assert torch.allclose(y, torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1, groups=8), atol=1e-5)
     assert set(conv.state_dict()) == {"weight", "bias"}
+
+
+def test_a_boundary_refiner_starts_as_the_network_and_learns_alone(cfg, tmp_path):
+    """MODEL.REFINER_WIDTH on a PRETRAINED_PATH network without a refiner: the network is given a new one
+    that predicts exactly what it did; with TRAIN.FREEZE network only the refiner's weights move (batch
+    norm's statistics included), and its checkpoint loads with the refiner (the architecture is in it)."""
+    from interseg.errors import IntersegError
+    from interseg.models.checkpoint import load_checkpoint
+
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    base = Trainer(_recipe(tmp_path, TINY), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0)).net
+    save_checkpoint(tmp_path / "base.safetensors", base)
+    text = TINY.replace("  DECODER_WIDTH: 16", f"  DECODER_WIDTH: 16\n  REFINER_WIDTH: 8\n"
+                        f"  PRETRAINED_PATH: {tmp_path / 'base.safetensors'}")
+    tr = Trainer(_recipe(tmp_path, text.replace("  SEED: 3", "  SEED: 3\n  FREEZE: network"), "refine"),
+                 _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    assert "a new boundary refiner (width 8)" in tr.init_note and "parameters frozen (network)" in tr.init_note
+    image, maps = torch.randn(1, 3, 64, 64), torch.rand(1, 7, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(base.eval()(image, maps)["instances"], tr.net.eval()(image, maps)["instances"])
+    tr._train_mode()
+    before = {n: t.clone() for n, t in [*tr.net.named_parameters(), *tr.net.named_buffers()] if t.is_floating_point()}
+    loader = iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate))
+    for _ in range(3):
+        tr.train_step(next(loader), np.random.default_rng(0))
+    state = dict(tr.net.named_parameters()) | dict(tr.net.named_buffers())
+    moved = {n for n, t in before.items() if not torch.equal(t, state[n])}
+    assert moved and all(n.startswith("refiner.") for n in moved), sorted(moved)[:3]
+    save_checkpoint(tmp_path / "refined.safetensors", tr.net)
+    net, _ = load_checkpoint(tmp_path / "refined.safetensors")
+    assert net.arch.refiner_width == 8 and net.refiner is not None
+    with pytest.raises(ConfigError, match="TRAIN.FREEZE network trains the boundary refiner alone"):
+        Trainer(_recipe(tmp_path, TINY.replace("  SEED: 3", "  SEED: 3\n  FREEZE: network"), "nothing"),
+                _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    with pytest.raises(IntersegError, match="MODEL.REFINER_WIDTH must be >= 0"):
+        _recipe(tmp_path, TINY.replace("  DECODER_WIDTH: 16", "  DECODER_WIDTH: 16\n  REFINER_WIDTH: -1"), "bad")
 
 
 @pytest.mark.parametrize("kind", ["none", "bn", "backbone"])

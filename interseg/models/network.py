@@ -3,7 +3,8 @@
 The maps (previous mask and positive/negative maps per type) go through a small conv stack
 (1x1 → 16 channels, LeakyReLU, 3x3 → the stem's width, stride 2 or 4) scaled by a learnable factor
 initialised at 0.05, and are added to the backbone's first features: after HRNet's first stem conv,
-to Segformer's stage-1 tokens (7x7 stride-4 embedding), after EfficientNet's stem.
+to Segformer's stage-1 tokens (7x7 stride-4 embedding), after EfficientNet's stem. An optional boundary
+refiner corrects the upsampled logits at the input's resolution (refiner.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..interactions.encoding import EncodingParams
 from ..interactions.types import INTERACTION_TYPES
 from .backbones import BACKBONES, BackboneSpec, backbone_spec
 from .inputs import N_MAPS
+from .refiner import BoundaryRefiner
 
 __all__ = ["BACKBONES", "ArchConfig", "IntersegNet", "load_imagenet_weights"]
 
@@ -35,9 +37,13 @@ class ArchConfig:
     with_aux_head: bool = True
     ocr_width: int = 64
     decoder_width: int = 128
+    #: > 0: a boundary refiner of this width corrects the logits at the input's resolution (refiner.py)
+    refiner_width: int = 0
 
     def validate(self) -> None:
         backbone_spec(self.backbone)
+        if self.refiner_width < 0:
+            raise ValueError(f"refiner_width must be >= 0, got {self.refiner_width}")
         bad = [t for t in self.input_types if t not in INTERACTION_TYPES]
         if bad or not self.input_types:
             raise ValueError(f"input_types must be a non-empty subset of {INTERACTION_TYPES}, got {self.input_types}")
@@ -73,6 +79,7 @@ class IntersegNet(nn.Module):
         self.aux_level = spec.aux_level
         if spec.aux_level is not None:
             self.aux = nn.Conv2d(spec.feature_channels[spec.aux_level], 1, 1) if arch.with_aux_head else None
+        self.refiner = BoundaryRefiner(arch.refiner_width) if arch.refiner_width else None
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 
@@ -90,6 +97,9 @@ class IntersegNet(nn.Module):
         elif self.aux_level is not None and self.aux is not None:
             aux = self.aux(feats[self.aux_level])
         out = {"instances": F.interpolate(logits, size=size, mode="bilinear", align_corners=False)}
+        if self.refiner is not None:
+            out["coarse"] = out["instances"]
+            out["instances"] = self.refiner(image, maps, out["coarse"])
         if aux is not None:
             out["aux"] = F.interpolate(aux, size=size, mode="bilinear", align_corners=False)
         return out

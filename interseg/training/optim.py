@@ -22,8 +22,9 @@ def make_optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float, ba
 
 def freeze(net: nn.Module, kind: str) -> int:
     """Freeze part of ``net`` for fine-tuning (recipe TRAIN.FREEZE): ``"bn"`` its batch-norm layers (eval
-    mode, no gradient for their scale and shift), ``"backbone"`` also every backbone weight. Call after
-    every ``net.train()``; returns the number of frozen parameters."""
+    mode, no gradient for their scale and shift), ``"backbone"`` also every backbone weight, ``"network"``
+    every weight but the boundary refiner's. Call after every ``net.train()``; returns the number of
+    frozen parameters."""
     if kind == "none":
         return 0
     frozen = 0
@@ -33,8 +34,10 @@ def freeze(net: nn.Module, kind: str) -> int:
             for p in m.parameters(recurse=False):
                 p.requires_grad_(False)
                 frozen += p.numel()
-    if kind == "backbone":
-        for p in net.backbone.parameters():
+    if kind in ("backbone", "network"):
+        keep = (p for n, p in net.named_parameters() if not n.startswith("refiner.")) if kind == "network" \
+            else net.backbone.parameters()
+        for p in keep:
             if p.requires_grad:
                 p.requires_grad_(False)
                 frozen += p.numel()

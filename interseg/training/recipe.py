@@ -59,6 +59,9 @@ class RecipeModel:
     IMAGENET_PRETRAINED: bool = True
     WITH_AUX_HEAD: bool = True
     DECODER_WIDTH: int = 128
+    #: > 0: the network gets a boundary refiner of this width (models/refiner.py); a PRETRAINED_PATH
+    #: network without one is given a new one (which predicts what the network did until it is trained)
+    REFINER_WIDTH: int = 0
     CLICK_RADIUS: float = 5.0
     LINE_WIDTH: int = 10
 
@@ -66,6 +69,8 @@ class RecipeModel:
         if self.BACKBONE not in BACKBONES:
             raise ValueError(f"MODEL.BACKBONE: unknown {self.BACKBONE!r}; known: {', '.join(BACKBONES)}")
         check_train_sizes(self.BATCH_SIZE, self.TRAIN_SIZE)
+        if self.REFINER_WIDTH < 0:
+            raise ValueError(f"MODEL.REFINER_WIDTH must be >= 0 (0: no refiner), not {self.REFINER_WIDTH}")
 
 
 @dataclass
@@ -131,8 +136,9 @@ class RecipeTrain:
     #: what fine-tuning leaves as it is: "none" trains everything; "bn" keeps every batch-norm layer's
     #: running statistics and scale/shift (the layers run in eval mode: a few batches of new objects cannot
     #: shift what every image is normalised by); "backbone" also keeps the backbone's weights (only the
-    #: decoder, the input encoders and the heads learn)
-    FREEZE: Literal["none", "bn", "backbone"] = "none"
+    #: decoder, the input encoders and the heads learn); "network" keeps everything but the boundary
+    #: refiner (MODEL.REFINER_WIDTH: the refiner alone learns)
+    FREEZE: Literal["none", "bn", "backbone", "network"] = "none"
 
     def validate(self) -> None:
         if not self.DATASETS:

@@ -7,6 +7,7 @@ recipe), ``train.log``, ``tb/`` (TensorBoard), ``vis/`` and ``checkpoints/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from tqdm import tqdm
 from ..atomic import write_atomically
 from ..config import Config
 from ..data.registry import build_train_dataset
-from ..errors import CheckpointError, DataError, IntersegError
+from ..errors import CheckpointError, ConfigError, DataError, IntersegError
 from ..evaluation.metrics import iou
 from ..inference.click_guard import ClickGuardParams
 from ..inference.net_predictor import NetPredictor, PredictorOptions
@@ -77,7 +78,7 @@ def arch_from_recipe(recipe: Recipe) -> ArchConfig:
     return ArchConfig(backbone=m.BACKBONE, input_types=recipe.input_types,
                       accumulate_multi_input=m.ACCUMULATE_MULTI_INPUT, contour_filled=m.CONTOUR_FILLED,
                       click_radius=m.CLICK_RADIUS, line_width=m.LINE_WIDTH, with_aux_head=recipe.with_aux_head,
-                      decoder_width=m.DECODER_WIDTH)
+                      decoder_width=m.DECODER_WIDTH, refiner_width=m.REFINER_WIDTH)
 
 
 def resolve_pretrained(spec: str, cfg: Config) -> Path:
@@ -98,13 +99,29 @@ def resolve_pretrained(spec: str, cfg: Config) -> Path:
                               f"{cfg.EXPS_PATH})") from None
 
 
+def _with_refiner(net: IntersegNet, width: int) -> IntersegNet:
+    """``net`` with a new boundary refiner (which leaves its predictions as they were until trained)."""
+    arch = dataclasses.replace(net.arch, refiner_width=width)
+    new = IntersegNet(arch)
+    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("refiner.") for k in missing), (missing, unexpected)
+    return new
+
+
 def build_net(recipe: Recipe, cfg: Config) -> tuple[IntersegNet, str]:
     m = recipe.MODEL
     if m.PRETRAINED_PATH:
         net, _ = load_checkpoint(resolve_pretrained(m.PRETRAINED_PATH, cfg))
         if net.arch.backbone != m.BACKBONE:
             raise CheckpointError(f"{m.PRETRAINED_PATH}: is a {net.arch.backbone} model, the recipe wants {m.BACKBONE}")
-        return net.train(), f"weights from {m.PRETRAINED_PATH}"
+        note = f"weights from {m.PRETRAINED_PATH}"
+        if m.REFINER_WIDTH and net.arch.refiner_width != m.REFINER_WIDTH:
+            if net.arch.refiner_width:
+                raise CheckpointError(f"{m.PRETRAINED_PATH}: has a boundary refiner of width {net.arch.refiner_width}, "
+                                      f"the recipe wants {m.REFINER_WIDTH}")
+            net = _with_refiner(net, m.REFINER_WIDTH)
+            note += f", a new boundary refiner (width {m.REFINER_WIDTH})"
+        return net.train(), note
     net = IntersegNet(arch_from_recipe(recipe))
     if not m.IMAGENET_PRETRAINED:
         return net, "random initialisation"
@@ -143,6 +160,9 @@ class Trainer:
         self.total_iters = self.iters_per_epoch * t.EPOCHS
         torch.manual_seed(t.SEED)
         self.net, self.init_note = build_net(recipe, cfg)
+        if t.FREEZE == "network" and self.net.refiner is None:
+            raise ConfigError("TRAIN.FREEZE network trains the boundary refiner alone, and this network has none: "
+                              "set MODEL.REFINER_WIDTH")
         if t.FREEZE != "none":
             frozen = freeze(self.net, t.FREEZE)
             self.init_note += f", {frozen:,} parameters frozen ({t.FREEZE})"
