@@ -104,7 +104,9 @@ def _with_refiner(net: IntersegNet, width: int) -> IntersegNet:
     arch = dataclasses.replace(net.arch, refiner_width=width)
     new = IntersegNet(arch)
     missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("refiner.") for k in missing), (missing, unexpected)
+    if unexpected or not all(k.startswith("refiner.") for k in missing):
+        raise CheckpointError(f"cannot give this network a boundary refiner: its weights do not match "
+                              f"(unexpected {unexpected[:3]}, missing {missing[:3]})")
     return new
 
 
@@ -115,7 +117,10 @@ def build_net(recipe: Recipe, cfg: Config) -> tuple[IntersegNet, str]:
         if net.arch.backbone != m.BACKBONE:
             raise CheckpointError(f"{m.PRETRAINED_PATH}: is a {net.arch.backbone} model, the recipe wants {m.BACKBONE}")
         note = f"weights from {m.PRETRAINED_PATH}"
-        if m.REFINER_WIDTH and net.arch.refiner_width != m.REFINER_WIDTH:
+        if m.REFINER_WIDTH and getattr(net.arch, "refiner_width", None) != m.REFINER_WIDTH:
+            if not isinstance(net, IntersegNet):
+                raise CheckpointError(f"{m.PRETRAINED_PATH}: a boundary refiner (MODEL.REFINER_WIDTH) can be added "
+                                      f"to interseg's own networks only, not to an imported reference network")
             if net.arch.refiner_width:
                 raise CheckpointError(f"{m.PRETRAINED_PATH}: has a boundary refiner of width {net.arch.refiner_width}, "
                                       f"the recipe wants {m.REFINER_WIDTH}")
@@ -160,7 +165,7 @@ class Trainer:
         self.total_iters = self.iters_per_epoch * t.EPOCHS
         torch.manual_seed(t.SEED)
         self.net, self.init_note = build_net(recipe, cfg)
-        if t.FREEZE == "network" and self.net.refiner is None:
+        if t.FREEZE == "network" and getattr(self.net, "refiner", None) is None:
             raise ConfigError("TRAIN.FREEZE network trains the boundary refiner alone, and this network has none: "
                               "set MODEL.REFINER_WIDTH")
         if t.FREEZE != "none":
