@@ -64,12 +64,14 @@ def test_shipped_recipes_validate():
         last_stages.add(meta["recipes"][-1])
     assert last_stages == {"configs/lite0_pool_s5.yaml", "configs/segformer_pool_s5.yaml",
                            "configs/hrnet18s_pool_s7.yaml"}
+    starts = set()   # the stage files recipes start from
     for p in (ROOT / "configs").glob("*.yaml"):
         r = load_recipe(p)
         assert r.name == p.stem
         for ref in (r.MODEL.PRETRAINED_PATH, r.TRAIN.TEACHER):
             if not ref or ref.startswith("experiments/"):
                 continue
+            starts.add(Path(ref).stem)
             present = (ROOT / ref).is_file() or ref in shipped
             if f"configs/{p.name}" in last_stages:
                 assert present, f"{p.name}: {ref} is neither in the repository nor a shipped model"
@@ -77,8 +79,6 @@ def test_shipped_recipes_validate():
                 assert ref.startswith("checkpoints/") and f"`{Path(ref).stem}`" in retired and "git show" in retired, \
                     f"{p.name}: {ref} left the tree but docs/training.md does not say how to restore it"
     # the tree keeps a stage's file only while a recipe starts from it or docs/training.md names why it is kept
-    starts = {Path(ref).stem for p in (ROOT / "configs").glob("*.yaml")
-              for ref in (load_recipe(p).MODEL.PRETRAINED_PATH, load_recipe(p).TRAIN.TEACHER) if ref}
     kept = (ROOT / "docs" / "training.md").read_text().split("## Stage checkpoints")[1].split("The earlier")[0]
     for f in (ROOT / "checkpoints").glob("*.safetensors"):
         assert f.stem in starts or f"`{f.stem}` is stage" in kept, f"{f.name}: no recipe starts from it"

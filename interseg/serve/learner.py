@@ -193,7 +193,7 @@ def finetune_round(job: dict) -> dict:
     from ..errors import IntersegError
     from ..inference.net_predictor import NetPredictor
     from ..inference.options import PredictorOptions
-    from ..models.checkpoint import load_checkpoint
+    from ..models.checkpoint import load_checkpoint, save_checkpoint
     from ..schema import from_dict
     from ..training.data import split_indices
     from ..training.recipe import Recipe
@@ -231,11 +231,14 @@ def finetune_round(job: dict) -> dict:
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",
                                             datasets=datasets)).run()
     new_ckpt = exp / "checkpoints" / "last.safetensors"
-    if settings.mix < 1:
-        new_ckpt = _mix_weights(Path(job.get("origin") or job["base"]), new_ckpt, settings.mix)
+    tuned, meta = load_checkpoint(new_ckpt)
+    if settings.mix < 1:   # moved back towards v0 (the base itself in the first round)
+        origin = job.get("origin") or job["base"]
+        mix_weights(base_net if origin == job["base"] else load_checkpoint(origin)[0], tuned, settings.mix)
+        new_ckpt = save_checkpoint(new_ckpt.with_name("mixed.safetensors"), tuned, meta)
     train_cpu = time.process_time() - c0
     opts = PredictorOptions().with_changes(**job["options"])
-    old, new = NetPredictor(base_net, "before", opts), NetPredictor(load_checkpoint(new_ckpt)[0], "after", opts)
+    old, new = NetPredictor(base_net, "before", opts), NetPredictor(tuned, "after", opts)
     team_objects = []
     if store.records("heldout"):
         heldout = store.dataset("heldout")
@@ -271,14 +274,6 @@ def mix_weights(origin, tuned, share: float) -> None:
             if v.is_floating_point():
                 v.copy_(before[k] + share * (v - before[k]))
 
-
-def _mix_weights(origin: Path, tuned: Path, share: float) -> Path:
-    """The fine-tuned checkpoint ``tuned`` moved back towards ``origin`` (mix_weights), saved beside it."""
-    from ..models.checkpoint import load_checkpoint, save_checkpoint
-
-    net, meta = load_checkpoint(tuned)
-    mix_weights(load_checkpoint(origin)[0], net, share)
-    return save_checkpoint(tuned.with_name("mixed.safetensors"), net, meta)
 
 
 def _child(job: dict, out: str, log_file: str) -> None:
