@@ -159,7 +159,7 @@ def main() -> None:
     ap.add_argument("--team-weight", type=float, default=LearnSettings.team_weight,
                     help="share of the team's samples in a batch")
     ap.add_argument("--lr", type=float, default=LearnSettings.lr)
-    ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards the served model")
+    ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards v0 on the replay samples")
     ap.add_argument("--freeze", default=LearnSettings.freeze, choices=["none", "bn", "backbone"],
                     help="what fine-tuning leaves as it is")
     ap.add_argument("--mix", type=float, default=LearnSettings.mix,

@@ -201,14 +201,17 @@ def test_a_round_fine_tunes_in_the_background_and_the_rule_decides(served, grabc
         assert served.post("/webhook", json=ev, headers=h).json()["status"] == "stored"
     learner = served.learner
     assert len(learner.store.records("heldout")) == 2 and len(learner.store.records("train")) == 4
-    object.__setattr__(learner, "settings", LearnSettings(steps=2, batch=2, crop=64, noi_max=2, replay=(),
-                                                          min_heldout=1, distill=0.5))   # the teacher path too
+    # one replay set, distilled towards v0 (the teacher path too)
+    object.__setattr__(learner, "settings", LearnSettings(steps=2, batch=2, crop=64, noi_max=2, replay=("ECSSD",),
+                                                          replay_objects=1, min_heldout=1, distill=0.5))
     r = served.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 3}}, headers=h).json()
     assert r["status"] == "training"
     learner.wait(600)
     v1 = learner.versions[-1]
     assert v1.version == "v1" and v1.annotations == 4 and v1.heldout["objects"] == 2, learner.message
     assert (learner.root / v1.checkpoint).is_file() and interseg.load_predictor(str(learner.root / v1.checkpoint))
+    log = next((learner.root / "runs" / "team").glob("*_v1/train.log")).read_text()
+    assert "(effnet_lite0) on ECSSD samples" in log, log[-2000:]
     # the default fine-tunes the decoder, input encoders and heads only (--learn-freeze backbone)
     w0 = load_checkpoint(learner.root / "versions" / "v0.safetensors")[0].state_dict()
     w1 = load_checkpoint(learner.root / v1.checkpoint)[0].state_dict()

@@ -215,6 +215,32 @@ def test_distillation_pulls_the_network_towards_its_teacher(cfg, tmp_path):
     assert all(torch.equal(v, tr.teacher.state_dict()[k]) for k, v in before.items())
 
 
+def test_distillation_can_be_limited_to_some_datasets(cfg, tmp_path):
+    """TRAIN.DISTILL_DATASETS: only the samples of the listed datasets learn the teacher's probabilities
+    (the learner distils its replay samples, not the team's); the loss is the mean over their pixels."""
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+    text = TINY.replace("  MAX_ITERATIVE_STEPS: 2", "  MAX_ITERATIVE_STEPS: 0\n  TEACHER: interseg_lite0\n"
+                        "  DISTILL_DATASETS: [ECSSD]")
+    tr = Trainer(_recipe(tmp_path, text), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    tr.sched.step = lambda *a, **k: None   # the same weights for every pass below
+    for group in tr.opt.param_groups:
+        group["lr"] = 0.0
+    batch = next(iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate)))
+    assert set(batch["source"].tolist()) <= {0, 1}   # the stream's dataset index of each sample
+    loss = {}
+    for rows in ((0, 0), (1, 0), (0, 1), (1, 1)):   # 1: an ECSSD sample
+        batch["source"] = torch.tensor(rows)
+        loss[rows] = tr.train_step(batch, np.random.default_rng(0)).get("distill")
+    assert loss[(0, 0)] is None
+    valid = (~batch["ignore"]).flatten(1).sum(1).float()
+    both = (loss[(1, 0)] * valid[0] + loss[(0, 1)] * valid[1]) / valid.sum()
+    assert loss[(1, 1)] == pytest.approx(float(both), rel=1e-4)
+    assert loss[(1, 0)] != pytest.approx(loss[(0, 1)], rel=1e-3)
+    with pytest.raises(ConfigError, match="TRAIN.DISTILL_DATASETS: DUTS not in TRAIN.DATASETS"):
+        _recipe(tmp_path, text.replace("[ECSSD]", "[ECSSD, DUTS]"))
+
+
 def test_teacher_with_another_encoding_is_refused(cfg, tmp_path):
     require_data("COCO_MVal_train")
     teacher = tmp_path / "teacher.safetensors"

@@ -68,8 +68,8 @@ class LearnSettings:
     noi_max: int = 10               # clicks per held-out object when judging a round
     heldout_objects: int = 40       # held-out objects measured (the first ones)
     min_heldout: int = 3            # fewer held-out objects: no swap (nothing to judge by)
-    #: > 0: the fine-tuned model also learns the served model's probabilities (distillation, this weight),
-    #: which holds it near what it knew
+    #: > 0: on the replay samples the fine-tuned model also learns v0's probabilities (distillation, this
+    #: weight; the team's samples learn from their masks alone): measured, it keeps no more (docs/serve.md)
     distill: float = 0.0
     replay_objects: int = 20        # held-out objects of the replay sets that guard against forgetting
     forget_margin: float = 0.3      # their NoI@90 may rise by at most this much
@@ -219,7 +219,9 @@ def finetune_round(job: dict) -> dict:
     weights = [{"NAME": "team", "WEIGHT": settings.team_weight if replay else 1.0}]
     weights += [{"NAME": n, "WEIGHT": (1 - settings.team_weight) / len(replay)} for n in replay]
     arch = base_net.arch
-    distill = {"TEACHER": str(job["base"]), "DISTILL_WEIGHT": settings.distill} if settings.distill > 0 else {}
+    # distillation towards v0 on the replay samples only (the team's samples learn from their masks)
+    distill = ({"TEACHER": str(job.get("origin") or job["base"]), "DISTILL_WEIGHT": settings.distill,
+                "DISTILL_DATASETS": replay} if settings.distill > 0 and replay else {})
     recipe = from_dict(Recipe, {
         "MODEL": {"BACKBONE": arch.backbone, "BATCH_SIZE": settings.batch, "TRAIN_SIZE": settings.crop,
                   "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},

@@ -56,14 +56,14 @@ class TrainStream(torch.utils.data.Dataset):
             d = int(rng.choice(len(self.datasets), p=self.weights))
             idx = self.indices[d][int(rng.integers(len(self.indices[d])))]
             try:
-                return self.datasets[d][idx]
+                return d, self.datasets[d][idx]
             except DataError:
                 continue  # unreadable training image: take another
         raise DataError("20 unreadable training samples in a row; check the training datasets")
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.train.SEED, self.rank, self.epoch, index])
-        s = self._load(rng)
+        source, s = self._load(rng)
         k = int(rng.integers(len(s.masks)))
         gt = s.masks[k].copy()
         if len(s.masks) > 1 and rng.random() < self.train.MERGE_OBJECTS_PROB:
@@ -71,7 +71,7 @@ class TrainStream(torch.utils.data.Dataset):
         image, ignore = s.image, s.ignore.copy()
         image, gt, ignore = fit_and_crop(image, gt, ignore, self.size, rng, self.train.SCALE_RANGE)
         if rng.random() < self.train.COPY_PASTE_PROB:
-            donor = self._load(rng)
+            donor = self._load(rng)[1]
             image, gt, ignore = copy_paste(image, gt, ignore, donor.image, donor.masks[0], rng,
                                            as_target=bool(rng.random() < 0.5))
         if self.train.DUPLICATE_PROB and gt.any() and rng.random() < self.train.DUPLICATE_PROB:
@@ -101,10 +101,12 @@ class TrainStream(torch.utils.data.Dataset):
                     its.append(Click(float(xs[j]), float(ys[j]), bool(gt[ys[j], xs[j]])))
         return {"image": torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
                 "gt": torch.from_numpy(gt), "ignore": torch.from_numpy(ignore),
-                "interactions": [interaction_to_dict(i) for i in its], "seed": int(rng.integers(2**31))}
+                "interactions": [interaction_to_dict(i) for i in its], "seed": int(rng.integers(2**31)),
+                "source": source}
 
 
 def collate(items: list[dict]) -> dict:
     return {"image": torch.stack([i["image"] for i in items]), "gt": torch.stack([i["gt"] for i in items]),
             "ignore": torch.stack([i["ignore"] for i in items]),
-            "interactions": [i["interactions"] for i in items], "seed": [i["seed"] for i in items]}
+            "interactions": [i["interactions"] for i in items], "seed": [i["seed"] for i in items],
+            "source": torch.tensor([i["source"] for i in items])}

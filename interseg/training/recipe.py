@@ -118,6 +118,8 @@ class RecipeTrain:
     #: network also learns to match (BCE, weight DISTILL_WEIGHT); "" trains on the ground truth alone
     TEACHER: str = ""
     DISTILL_WEIGHT: float = 1.0
+    #: names of TRAIN.DATASETS whose samples learn the teacher's probabilities; empty: every sample
+    DISTILL_DATASETS: list[str] = field(default_factory=list)
     #: share of samples whose contours and strokes (first and corrective) come from the human-like users
     #: (short scribbles, loose outlines: interactions/human.py) instead of the reference protocol's
     HUMAN_LIKE_PROB: float = 0.0
@@ -155,6 +157,9 @@ class RecipeTrain:
         if forbidden:
             raise ValueError(f"TRAIN.DATASETS: {', '.join(sorted(forbidden))} are evaluation benchmarks, "
                              f"not training data")
+        unknown = sorted(set(self.DISTILL_DATASETS) - {d.NAME for d in self.DATASETS})
+        if unknown:
+            raise ValueError(f"TRAIN.DISTILL_DATASETS: {', '.join(unknown)} not in TRAIN.DATASETS")
 
 
 @dataclass

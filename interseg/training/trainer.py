@@ -176,6 +176,9 @@ class Trainer:
         self.opt = make_optimizer(self.net, recipe.MODEL.OPTIMIZER_TYPE, t.LR, t.WEIGHT_DECAY, t.BACKBONE_LR_MULT)
         self.sched = make_scheduler(self.opt, recipe.lr_type, self.total_iters, t.WARMUP_ITERS)
         self.teacher = self._load_teacher(t.TEACHER) if t.TEACHER else None
+        # the stream's dataset indices whose samples learn the teacher's probabilities (None: all of them)
+        self.distilled = (torch.tensor([i for i, d in enumerate(t.DATASETS) if d.NAME in t.DISTILL_DATASETS])
+                          if t.DISTILL_DATASETS else None)
         # the correction steps' and the teacher's passes need no gradient: run them on copies with batch
         # norm folded into the convolutions, weights in the compute dtype (EfficientNet-Lite0's pass: 1.2x in bf16,
         # 1.4x in float32; docs/training.md)
@@ -279,7 +282,8 @@ class Trainer:
         teacher.to(self.device, memory_format=torch.channels_last).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
-        self.init_note += f"; distilled from {spec} ({a.backbone})"
+        only = self.recipe.TRAIN.DISTILL_DATASETS
+        self.init_note += f"; distilled from {spec} ({a.backbone})" + (f" on {', '.join(only)} samples" if only else "")
         return teacher
 
     # -- one iteration -----------------------------------------------------------------------
@@ -349,10 +353,14 @@ class Trainer:
         if self.recipe.MODEL.WITH_FORCE_POINTS_LOSS:
             losses["points"] = force_points_loss(out["instances"], maps) * t.FORCE_POINTS_WEIGHT
         if self.teacher is not None:
-            with torch.no_grad(), self.autocast():
-                timage = self.teacher.normalize(image01).contiguous(memory_format=torch.channels_last)
-                soft = torch.sigmoid((self.teacher_net or self.teacher)(timage, maps)["instances"].float())
-            losses["distill"] = masked_bce(out["instances"], soft, ignore) * t.DISTILL_WEIGHT
+            # the samples that learn the teacher's probabilities (TRAIN.DISTILL_DATASETS; all by default)
+            rows = (torch.isin(batch["source"], self.distilled).nonzero()[:, 0].to(self.device)
+                    if self.distilled is not None else slice(None))
+            if self.distilled is None or len(rows):
+                with torch.no_grad(), self.autocast():
+                    timage = self.teacher.normalize(image01[rows]).contiguous(memory_format=torch.channels_last)
+                    soft = torch.sigmoid((self.teacher_net or self.teacher)(timage, maps[rows])["instances"].float())
+                losses["distill"] = masked_bce(out["instances"][rows], soft, ignore[rows]) * t.DISTILL_WEIGHT
         loss = sum(losses.values())
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} at epoch {self.epoch}, iteration {self.step}; "
