@@ -254,6 +254,11 @@ def main() -> None:
         *iou_part,
         "SPC: seconds per interaction (simulation + prediction + metric) on one CPU thread per worker.",
         "", "![mIoU vs interactions](docs/miou_noi.png)", ""])
+    if args.update_readme and args.carry:
+        block = carry_rows(block, old, set(noi["predictors"])) + (
+            f"\n{CARRIED} not measured in this run: the rows of the previous tables, measured with the "
+            "predictor settings these models ship with (their checkpoints record them), columns added "
+            "since shown as –.\n")
     (docs / "results.md").write_text("# Results of the shipped models\n\n"
                                      "Regenerate: `python benchmarks/shipped_results.py --update-readme`\n\n"
                                      + block.replace("docs/", ""))
@@ -265,14 +270,6 @@ def main() -> None:
         if begin not in text or end not in text:
             raise SystemExit(f"{readme}: markers {begin} / {end} not found")
         head, rest = text.split(begin, 1)
-        if args.carry:
-            block = carry_rows(block, old, set(noi["predictors"])) + (
-                f"\n{CARRIED} not measured in this run: the rows of the previous tables, measured with the "
-                "predictor settings these models ship with (their checkpoints record them), columns added "
-                "since shown as –.\n")
-            (docs / "results.md").write_text("# Results of the shipped models\n\n"
-                                             "Regenerate: `python benchmarks/shipped_results.py --update-readme`\n\n"
-                                             + block.replace("docs/", ""))
         readme.write_text(head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1])
         print(f"updated {readme}")
     if args.update_metadata:

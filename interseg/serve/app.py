@@ -425,7 +425,8 @@ def create_app(predictor, settings: ServeSettings | None = None, learner=None) -
         server.stats["requests"] += 1
         t0 = time.perf_counter()
         results = [await server.run(server.predict_task, task, project, regions, key) for task in tasks]
-        return {"results": results, "model_version": server.model_for(key)[1],
+        # the version that answered (a swap between the tasks and this line must not relabel them)
+        return {"results": results, "model_version": results[-1]["model_version"],
                 "seconds": round(time.perf_counter() - t0, 4)}
 
     @app.post("/v1/images")
