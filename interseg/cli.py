@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="contours and strokes as the reference protocol draws them (default), or as people do: "
                          "one to three short scribbles 3-15 px wide, loose, partial or box outlines")
     ev.add_argument("--keep-all", action="store_true",
-                    help="keep every contour/stroke in the input (the demo's behaviour) instead of the "
-                         "reference protocol's replacement")
+                    help="keep every contour/stroke in the input instead of the last step's only (what the "
+                         "networks are trained with, and the demo, predict and the server give them)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--limit", type=int, metavar="N",
                     help="only N objects of each dataset: the first N by file name, or with --subset random a "

@@ -27,7 +27,7 @@ class Recorder:
         return PredictorState(image)
 
     def predict(self, state, interactions, prev_prob):
-        self.calls.append((list(interactions), prev_prob.copy()))
+        self.calls.append((list(interactions), None if prev_prob is None else prev_prob.copy()))
         out = np.zeros(state.image.shape[:2], np.float32)
         for it in interactions:
             if isinstance(it, Click):
@@ -49,6 +49,35 @@ def test_reference_policy_replaces_contours_and_strokes():
     s.add_click(4, 4, False)
     s.add_contour([[1, 1], [10, 1], [10, 10]], positive=False)
     assert [i.kind for i in rec.calls[-1][0]] == ["point", "point", "contour"]
+
+
+def test_the_default_policy_is_what_the_networks_are_trained_with():
+    """A session feeds the network all clicks and the contours/strokes of the last step only (the
+    training and evaluation input), the demo, ``interseg predict`` and the server alike."""
+    rec = Recorder()
+    s = Session(IMG, rec)
+    s.add_contour([[1, 1], [10, 1], [10, 10]])
+    s.add_stroke([[2, 2], [5, 5]])
+    assert [i.kind for i in rec.calls[-1][0]] == ["stroke"]
+    s.add_many([Stroke.from_points([[2, 2], [5, 5]]), Stroke.from_points([[20, 20], [25, 25]], False)])
+    assert [(i.kind, i.positive) for i in rec.calls[-1][0]] == [("stroke", True), ("stroke", False)]
+
+
+def test_the_server_engine_gives_the_network_what_a_session_does():
+    from interseg.serve.engine import Engine
+
+    its = [Contour.from_points([[1, 1], [10, 1], [10, 10]]), Stroke.from_points([[2, 2], [5, 5]]), Click(3, 3),
+           Contour.from_points([[20, 20], [30, 20], [30, 30]], positive=False)]
+    by_session, by_engine = Recorder(), Recorder()
+    s = Session(IMG, by_session)
+    for it in its:
+        s.add(it)
+    engine = Engine(by_engine)
+    out = engine.predict("k", engine.image("k", lambda: IMG), its)
+    kinds = [[i.kind for i in call[0]] for call in by_engine.calls]
+    assert kinds == [[i.kind for i in call[0]] for call in by_session.calls]
+    assert kinds[-1] == ["point", "contour"]
+    np.testing.assert_array_equal(out.prob, s.prob)
 
 
 def test_keep_all_policy_and_prev_mask():

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..inference.predictor import PredictorState
+from ..inference.session import active_interactions
 from ..interactions.types import Click, Interaction, MaskStroke, check_inside
 
 
@@ -164,7 +165,8 @@ class Engine:
                 box_state = self.box_predictor.prepare(prepared.image)
                 prob = self.box_predictor.predict(box_state, [interactions[0]], None)
             else:
-                prob = predictor.predict(state, list(interactions[: k + 1]), prob)
+                # each region is one step, and the network sees what a Session gives it (session.py)
+                prob = predictor.predict(state, active_interactions(list(interactions[: k + 1]), keep_all=False), prob)
             prob = prob.astype(np.float32, copy=False)
             self.predictions.put(keys[k], (prob, state.roi), prob.nbytes)
         assert prob is not None
