@@ -239,6 +239,8 @@ def test_distillation_can_be_limited_to_some_datasets(cfg, tmp_path):
     assert loss[(1, 0)] != pytest.approx(loss[(0, 1)], rel=1e-3)
     with pytest.raises(ConfigError, match="TRAIN.DISTILL_DATASETS: DUTS not in TRAIN.DATASETS"):
         _recipe(tmp_path, text.replace("[ECSSD]", "[ECSSD, DUTS]"))
+    with pytest.raises(ConfigError, match="set TRAIN.TEACHER too"):
+        _recipe(tmp_path, text.replace("  TEACHER: interseg_lite0\n", ""))
 
 
 def test_teacher_with_another_encoding_is_refused(cfg, tmp_path):

@@ -157,6 +157,8 @@ class RecipeTrain:
         if forbidden:
             raise ValueError(f"TRAIN.DATASETS: {', '.join(sorted(forbidden))} are evaluation benchmarks, "
                              f"not training data")
+        if self.DISTILL_DATASETS and not self.TEACHER:
+            raise ValueError("TRAIN.DISTILL_DATASETS names the samples a teacher teaches: set TRAIN.TEACHER too")
         unknown = sorted(set(self.DISTILL_DATASETS) - {d.NAME for d in self.DATASETS})
         if unknown:
             raise ValueError(f"TRAIN.DISTILL_DATASETS: {', '.join(unknown)} not in TRAIN.DATASETS")
