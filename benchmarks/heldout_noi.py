@@ -17,7 +17,7 @@ than 0.1 ("harmful") and the objects that lost more than 0.2 in one step ("wreck
 
 Usage:  python benchmarks/heldout_noi.py CKPT [CKPT ...] [--per-dataset 15] [--types point,contour,stroke]
                                          [--datasets DUTS,CCP,...] [--user reference|human-like]
-                                         [--long-side N]
+                                         [--long-side N] [--keep-all]
                                          [--refine none|guided [--refine-radius R] [--refine-eps E]]
                                          [--option KEY=VALUE ...]
 """
@@ -58,6 +58,8 @@ def main() -> None:
                     help="contours and strokes as the reference protocol draws them, or as people do")
     ap.add_argument("--val-fraction", type=float, default=RecipeTrain.VAL_FRACTION,
                     help="the recipes' TRAIN.VAL_FRACTION (the split must match the training run's)")
+    ap.add_argument("--keep-all", action="store_true",
+                    help="keep every contour/stroke in the network's input (not what the networks are trained with)")
     ap.add_argument("--long-side", type=int, metavar="N",
                     help="scale every held-out image (and mask) so that its longer side is N px")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -74,7 +76,7 @@ def main() -> None:
         for i in split_indices(ds, args.val_fraction, "val")[: args.per_dataset]:
             s = ds[i]
             samples.append((name, i, s.scaled(args.long_side / max(s.shape)) if args.long_side else s))
-    settings = EvalSettings(mode="noi", max_interactions=20, user=args.user)
+    settings = EvalSettings(mode="noi", max_interactions=20, user=args.user, keep_all=args.keep_all)
     print(f"{len(samples)} held-out objects ({', '.join(names)}), NoI@90 / first-interaction IoU, "
           f"{args.user} user" + (f", longer side {args.long_side} px" if args.long_side else ""))
     for ckpt in args.checkpoints:
