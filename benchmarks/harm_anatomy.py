@@ -2,8 +2,8 @@
 
 For every object of --datasets, one sequence of one input type (by default people's contours, the
 README's worst "harmful" column), run as the benchmark runs it. For each harmful step the pixels it
-got wrong that were right before ("lost") are split by where they lie: inside the new mark (a contour's
-inside, a stroke's line, a click's point, each widened by 5 px), elsewhere in a changed region that
+got wrong that were right before ("lost") are split by where they lie: inside the new mark (the pixels
+it covers as the networks encode it, widened by 5 px), elsewhere in a changed region that
 touches the mark, and in changed regions apart from the mark. The last share is what a rule that keeps
 the previous mask away from the newest mark (a "progressive merge") could take back; --merge S runs the
 sequences with such a rule (a changed region that does not touch the newest mark keeps the previous
@@ -35,21 +35,17 @@ from interseg.evaluation.protocol import EvalSettings, user_seed
 from interseg.evaluation.runner import run_sequence
 from interseg.evaluation.summary import HARM, harmful
 from interseg.inference.loading import load_predictor
-from interseg.interactions.encoding import draw_polyline, fill_polygon
+from interseg.interactions.encoding import EncodingParams, interaction_mask
 from interseg.interactions.schedules import single
-from interseg.interactions.types import Click, Contour, Interaction
+from interseg.interactions.types import Interaction
 
 PAD = 5
 
 
 def footprint(it: Interaction, shape: tuple[int, int]) -> np.ndarray:
-    """The pixels of a mark: a click's point, a contour's inside, a stroke's line; widened by PAD px."""
-    m = np.zeros(shape, np.uint8)
-    if isinstance(it, Click):
-        m[min(shape[0] - 1, round(it.y)), min(shape[1] - 1, round(it.x))] = 1
-    else:
-        pts = np.asarray(it.points, np.float64)
-        m = (fill_polygon(pts, shape) if isinstance(it, Contour) else draw_polyline(pts, shape, 1)).astype(np.uint8)
+    """The pixels a mark covers as the networks encode it (a click's disk, a contour's inside, a stroke's
+    line or painted mask), widened by PAD px."""
+    m = interaction_mask(it, shape, EncodingParams()).astype(np.uint8)
     return cv2.dilate(m, np.ones((2 * PAD + 1, 2 * PAD + 1), np.uint8)) > 0
 
 

@@ -131,10 +131,6 @@ class Session:
         """The current mask: probabilities above the predictor's threshold."""
         return self.prob > self.predictor.options.threshold
 
-    def active_interactions(self, interactions: list[Interaction] | None = None) -> list[Interaction]:
-        """What the model sees, by the ``keep_all`` policy."""
-        return active_interactions(self.interactions if interactions is None else interactions, self.keep_all)
-
     # -- interactions -------------------------------------------------------------------------
     def add(self, interaction: Interaction) -> StepResult:
         """Add one interaction and predict.

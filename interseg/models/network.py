@@ -98,8 +98,7 @@ class IntersegNet(nn.Module):
             aux = self.aux(feats[self.aux_level])
         out = {"instances": F.interpolate(logits, size=size, mode="bilinear", align_corners=False)}
         if self.refiner is not None:
-            out["coarse"] = out["instances"]
-            out["instances"] = self.refiner(image, maps, out["coarse"])
+            out["instances"] = self.refiner(image, maps, out["instances"])
         if aux is not None:
             out["aux"] = F.interpolate(aux, size=size, mode="bilinear", align_corners=False)
         return out

@@ -219,8 +219,9 @@ def finetune_round(job: dict) -> dict:
     weights = [{"NAME": "team", "WEIGHT": settings.team_weight if replay else 1.0}]
     weights += [{"NAME": n, "WEIGHT": (1 - settings.team_weight) / len(replay)} for n in replay]
     arch = base_net.arch
+    origin = job.get("origin") or job["base"]   # v0, the model the server started with
     # distillation towards v0 on the replay samples only (the team's samples learn from their masks)
-    distill = ({"TEACHER": str(job.get("origin") or job["base"]), "DISTILL_WEIGHT": settings.distill,
+    distill = ({"TEACHER": str(origin), "DISTILL_WEIGHT": settings.distill,
                 "DISTILL_DATASETS": replay} if settings.distill > 0 and replay else {})
     recipe = from_dict(Recipe, {
         "MODEL": {"BACKBONE": arch.backbone, "BATCH_SIZE": settings.batch, "TRAIN_SIZE": settings.crop,
@@ -235,7 +236,6 @@ def finetune_round(job: dict) -> dict:
     new_ckpt = exp / "checkpoints" / "last.safetensors"
     tuned, meta = load_checkpoint(new_ckpt)
     if settings.mix < 1:   # moved back towards v0 (the base itself in the first round)
-        origin = job.get("origin") or job["base"]
         mix_weights(base_net if origin == job["base"] else load_checkpoint(origin)[0], tuned, settings.mix)
         new_ckpt = save_checkpoint(new_ckpt.with_name("mixed.safetensors"), tuned, meta)
     train_cpu = time.process_time() - c0
@@ -275,7 +275,6 @@ def mix_weights(origin, tuned, share: float) -> None:
         for k, v in tuned.state_dict().items():
             if v.is_floating_point():
                 v.copy_(before[k] + share * (v - before[k]))
-
 
 
 def _child(job: dict, out: str, log_file: str) -> None:
