@@ -346,3 +346,60 @@ def test_a_new_backbone_family_is_one_table_row(monkeypatch):
         moved = net(image, maps)
     assert out["instances"].shape == out["aux"].shape == (1, 1, 64, 64)
     assert not torch.equal(out["instances"], moved["instances"])    # the fused maps change the logits
+
+
+def test_a_refiner_at_stride_two_starts_as_the_network_and_exports(tmp_path):
+    """refiner_stride 2: the refiner's last convolution runs at stride 2 and its correction is upsampled.
+    New, it predicts exactly what the network does without it; trained (here: random last weights), its
+    correction is a smooth map at the input's size, the checkpoint keeps the stride, and ONNX export
+    matches PyTorch."""
+    from interseg.models.onnx_export import export_onnx
+
+    torch.manual_seed(0)
+    net = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16, refiner_width=8, refiner_stride=2)).eval()
+    plain = IntersegNet(ArchConfig("effnet_lite0", decoder_width=16)).eval()
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("refiner.")})
+    image, maps = torch.randn(1, 3, 96, 128), (torch.rand(1, 7, 96, 128) > 0.97).float()
+    with torch.no_grad():
+        assert torch.equal(net(image, maps)["instances"], plain(image, maps)["instances"])
+        torch.nn.init.normal_(net.refiner.out.weight, std=0.5)
+        small = []
+        hook = net.refiner.out.register_forward_hook(lambda _m, _i, out: small.append(out))
+        correction = net(image, maps)["instances"] - plain(image, maps)["instances"]
+        hook.remove()
+    # the correction is computed on a 48x64 grid and upsampled bilinearly to the input's 96x128
+    assert small[0].shape == (1, 1, 48, 64) and correction.abs().max() > 0.1
+    up = torch.nn.functional.interpolate(small[0], size=(96, 128), mode="bilinear", align_corners=False)
+    assert torch.allclose(correction, up, atol=1e-4)
+    ckpt = save_checkpoint(tmp_path / "r.safetensors", net)
+    loaded, _ = load_checkpoint(ckpt)
+    assert loaded.arch.refiner_stride == 2 and loaded.refiner.stride == 2
+    assert export_onnx(net, tmp_path / "r.onnx", (96, 128)) < 1e-3
+    with pytest.raises(ValueError, match="refiner_stride must be 1 or 2"):
+        ArchConfig("effnet_lite0", refiner_width=8, refiner_stride=4).validate()
+
+
+def test_a_refiner_on_the_clicks_does_not_read_outlines_or_strokes():
+    """refiner_maps "clicks": the refiner's correction depends on the previous mask and the click maps, and
+    not on the contour and stroke maps (whose loose edges it would sharpen the mask along); "all" reads
+    them."""
+    from interseg.models.inputs import channel
+    from interseg.models.refiner import BoundaryRefiner
+
+    torch.manual_seed(0)
+    image, logits = torch.randn(1, 3, 64, 64), torch.randn(1, 1, 64, 64)
+    maps = torch.zeros(1, 7, 64, 64)
+    outline = maps.clone()
+    outline[:, channel("contour", True), 10:40, 10:40] = 1
+    outline[:, channel("stroke", False), 50:54, 5:60] = 1
+    click = maps.clone()
+    click[:, channel("point", True), 30:35, 30:35] = 1
+    for kind, reads_outlines in (("clicks", False), ("all", True)):
+        r = BoundaryRefiner(8, 2, kind).eval()
+        torch.nn.init.normal_(r.out.weight, std=0.5)
+        with torch.no_grad():
+            plain, with_outline, with_click = (r(image, m, logits) for m in (maps, outline, click))
+        assert not torch.equal(plain, with_click)
+        assert torch.equal(plain, with_outline) != reads_outlines, kind
+    with pytest.raises(ValueError, match="refiner_maps must be one of all, clicks"):
+        ArchConfig("effnet_lite0", refiner_width=8, refiner_maps="contours").validate()

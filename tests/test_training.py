@@ -490,7 +490,8 @@ def test_a_boundary_refiner_starts_as_the_network_and_learns_alone(cfg, tmp_path
                         f"  PRETRAINED_PATH: {tmp_path / 'base.safetensors'}")
     tr = Trainer(_recipe(tmp_path, text.replace("  SEED: 3", "  SEED: 3\n  FREEZE: network"), "refine"),
                  _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
-    assert "a new boundary refiner (width 8)" in tr.init_note and "parameters frozen (network)" in tr.init_note
+    assert "a new boundary refiner (width 8, stride 1, maps all)" in tr.init_note
+    assert "parameters frozen (network)" in tr.init_note
     image, maps = torch.randn(1, 3, 64, 64), torch.rand(1, 7, 64, 64)
     with torch.no_grad():
         assert torch.equal(base.eval()(image, maps)["instances"], tr.net.eval()(image, maps)["instances"])
@@ -505,6 +506,19 @@ def test_a_boundary_refiner_starts_as_the_network_and_learns_alone(cfg, tmp_path
     save_checkpoint(tmp_path / "refined.safetensors", tr.net)
     net, _ = load_checkpoint(tmp_path / "refined.safetensors")
     assert net.arch.refiner_width == 8 and net.refiner is not None
+    # MODEL.REFINER_STRIDE 2 / REFINER_MAPS clicks take the trained refiner over, its weights as they are
+    # (those of the contour and stroke maps dropped), run at stride 2 on the clicks' maps
+    text2 = TINY.replace("  DECODER_WIDTH: 16", f"  DECODER_WIDTH: 16\n  REFINER_WIDTH: 8\n  REFINER_STRIDE: 2\n"
+                         f"  REFINER_MAPS: clicks\n  PRETRAINED_PATH: {tmp_path / 'refined.safetensors'}")
+    tr2 = Trainer(_recipe(tmp_path, text2, "stride2"), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+    assert "its boundary refiner run at stride 2 on maps clicks (was stride 1 on maps all)" in tr2.init_note
+    assert tr2.net.arch.refiner_stride == 2 and tr2.net.refiner.stride == 2 and tr2.net.arch.refiner_maps == "clicks"
+    first = "refiner.down.0.weight"
+    assert tr2.net.state_dict()[first].shape[1] == 3 + 1 + 3
+    assert torch.equal(tr2.net.state_dict()[first], net.state_dict()[first][:, :7])
+    assert all(torch.equal(t, net.state_dict()[k]) for k, t in tr2.net.state_dict().items() if k != first)
+    with pytest.raises(IntersegError, match="MODEL.REFINER_STRIDE must be 1 or 2"):
+        _recipe(tmp_path, text2.replace("REFINER_STRIDE: 2", "REFINER_STRIDE: 3"), "bad_stride")
     with pytest.raises(ConfigError, match="TRAIN.FREEZE network trains the boundary refiner alone"):
         Trainer(_recipe(tmp_path, TINY.replace("  SEED: 3", "  SEED: 3\n  FREEZE: network"), "nothing"),
                 _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))

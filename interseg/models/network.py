@@ -19,7 +19,7 @@ from ..interactions.encoding import EncodingParams
 from ..interactions.types import INTERACTION_TYPES
 from .backbones import BACKBONES, BackboneSpec, backbone_spec
 from .inputs import N_MAPS
-from .refiner import BoundaryRefiner
+from .refiner import REFINER_MAPS, BoundaryRefiner
 
 __all__ = ["BACKBONES", "ArchConfig", "IntersegNet", "load_imagenet_weights"]
 
@@ -39,11 +39,19 @@ class ArchConfig:
     decoder_width: int = 128
     #: > 0: a boundary refiner of this width corrects the logits at the input's resolution (refiner.py)
     refiner_width: int = 0
+    #: 1: the refiner's last convolution at the input's resolution; 2: at stride 2, its correction upsampled
+    refiner_stride: int = 1
+    #: "all": the refiner reads every interaction map; "clicks": the previous mask and the clicks' only
+    refiner_maps: str = "all"
 
     def validate(self) -> None:
         backbone_spec(self.backbone)
         if self.refiner_width < 0:
             raise ValueError(f"refiner_width must be >= 0, got {self.refiner_width}")
+        if self.refiner_stride not in (1, 2):
+            raise ValueError(f"refiner_stride must be 1 or 2, got {self.refiner_stride}")
+        if self.refiner_maps not in REFINER_MAPS:
+            raise ValueError(f"refiner_maps must be one of {', '.join(REFINER_MAPS)}, got {self.refiner_maps!r}")
         bad = [t for t in self.input_types if t not in INTERACTION_TYPES]
         if bad or not self.input_types:
             raise ValueError(f"input_types must be a non-empty subset of {INTERACTION_TYPES}, got {self.input_types}")
@@ -79,7 +87,8 @@ class IntersegNet(nn.Module):
         self.aux_level = spec.aux_level
         if spec.aux_level is not None:
             self.aux = nn.Conv2d(spec.feature_channels[spec.aux_level], 1, 1) if arch.with_aux_head else None
-        self.refiner = BoundaryRefiner(arch.refiner_width) if arch.refiner_width else None
+        self.refiner = (BoundaryRefiner(arch.refiner_width, arch.refiner_stride, arch.refiner_maps)
+                        if arch.refiner_width else None)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 

@@ -4,7 +4,10 @@ Every decoder of the table predicts at stride 4 and its logits are upsampled bil
 is placed to within about four input pixels — where NoI@95 is lost. The refiner reads the image, the
 upsampled probability and the interaction maps, computes a few features at stride 2 (three 3x3
 convolutions, the last dilated), upsamples them, and a last 3x3 convolution at full resolution, which
-sees the image and the probability again, adds a correction to the logits. Its last convolution starts
+sees the image and the probability again, adds a correction to the logits (``stride`` 2: that last
+convolution runs at stride 2 too, on the image and probability resized there, and its one-channel
+correction is upsampled — about a quarter of the cost, boundaries at stride 2). ``maps`` "clicks": it reads
+the previous mask and the click maps only, not the contours' and strokes'. Its last convolution starts
 at zero, so a network given a refiner predicts exactly what it did without one until the refiner is
 trained (recipe ``MODEL.REFINER_WIDTH``, usually with ``TRAIN.FREEZE: network``: the refiner alone
 learns). About 0.25 GFLOP on a 384x384 input at width 16.
@@ -16,13 +19,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .inputs import N_MAPS
+from .inputs import N_MAPS, channel
+
+#: the maps a refiner reads: every one, or the previous mask and the clicks' (the first channels, inputs.py)
+REFINER_MAPS = {"all": N_MAPS, "clicks": channel("point", False) + 1}
 
 
 class BoundaryRefiner(nn.Module):
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 16, stride: int = 1, maps: str = "all") -> None:
         super().__init__()
-        self.down = nn.Sequential(nn.Conv2d(3 + 1 + N_MAPS, width, 3, 2, 1), nn.ReLU(inplace=True),
+        if stride not in (1, 2):
+            raise ValueError(f"the boundary refiner's stride must be 1 or 2, got {stride}")
+        if maps not in REFINER_MAPS:
+            raise ValueError(f"the boundary refiner's maps must be one of {', '.join(REFINER_MAPS)}, got {maps!r}")
+        self.stride = stride
+        self.n_maps = REFINER_MAPS[maps]
+        self.down = nn.Sequential(nn.Conv2d(3 + 1 + self.n_maps, width, 3, 2, 1), nn.ReLU(inplace=True),
                                   nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(inplace=True),
                                   nn.Conv2d(width, width, 3, 1, 2, dilation=2), nn.ReLU(inplace=True))
         self.out = nn.Conv2d(width + 3 + 1, 1, 3, 1, 1)
@@ -33,6 +45,12 @@ class BoundaryRefiner(nn.Module):
         """``image``: normalised (B, 3, H, W); ``maps``: (B, 7, H, W); ``logits``: (B, 1, H, W), the
         decoder's, upsampled. Returns the corrected logits."""
         prob = torch.sigmoid(logits)
-        f = self.down(torch.cat([image, prob, maps], 1))
-        f = F.interpolate(f, size=image.shape[2:], mode="bilinear", align_corners=False)
-        return logits + self.out(torch.cat([f, image, prob], 1))
+        f = self.down(torch.cat([image, prob, maps[:, :self.n_maps]], 1))
+        if self.stride == 1:
+            f = F.interpolate(f, size=image.shape[2:], mode="bilinear", align_corners=False)
+            return logits + self.out(torch.cat([f, image, prob], 1))
+        small = f.shape[2:]
+        image2 = F.interpolate(image, size=small, mode="bilinear", align_corners=False)
+        prob2 = F.interpolate(prob, size=small, mode="bilinear", align_corners=False)
+        correction = self.out(torch.cat([f, image2, prob2], 1))
+        return logits + F.interpolate(correction, size=image.shape[2:], mode="bilinear", align_corners=False)

@@ -62,6 +62,13 @@ class RecipeModel:
     #: > 0: the network gets a boundary refiner of this width (models/refiner.py); a PRETRAINED_PATH
     #: network without one is given a new one (which predicts what the network did until it is trained)
     REFINER_WIDTH: int = 0
+    #: 1: the refiner's last convolution at the input's resolution; 2: at stride 2 (a quarter of its cost;
+    #: a PRETRAINED_PATH refiner of the same width is taken over with this stride)
+    REFINER_STRIDE: int = 1
+    #: the interaction maps the refiner reads: "all", or "clicks" (the previous mask and the click maps: not
+    #: a loose outline's or stroke's edges); a PRETRAINED_PATH refiner is taken over with the other choice
+    #: (the weights of the maps it no longer reads dropped, of new ones zero)
+    REFINER_MAPS: Literal["all", "clicks"] = "all"
     CLICK_RADIUS: float = 5.0
     LINE_WIDTH: int = 10
 
@@ -71,6 +78,8 @@ class RecipeModel:
         check_train_sizes(self.BATCH_SIZE, self.TRAIN_SIZE)
         if self.REFINER_WIDTH < 0:
             raise ValueError(f"MODEL.REFINER_WIDTH must be >= 0 (0: no refiner), not {self.REFINER_WIDTH}")
+        if self.REFINER_STRIDE not in (1, 2):
+            raise ValueError(f"MODEL.REFINER_STRIDE must be 1 or 2, not {self.REFINER_STRIDE}")
 
 
 @dataclass

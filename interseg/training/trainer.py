@@ -78,7 +78,8 @@ def arch_from_recipe(recipe: Recipe) -> ArchConfig:
     return ArchConfig(backbone=m.BACKBONE, input_types=recipe.input_types,
                       accumulate_multi_input=m.ACCUMULATE_MULTI_INPUT, contour_filled=m.CONTOUR_FILLED,
                       click_radius=m.CLICK_RADIUS, line_width=m.LINE_WIDTH, with_aux_head=recipe.with_aux_head,
-                      decoder_width=m.DECODER_WIDTH, refiner_width=m.REFINER_WIDTH)
+                      decoder_width=m.DECODER_WIDTH, refiner_width=m.REFINER_WIDTH,
+                      refiner_stride=m.REFINER_STRIDE, refiner_maps=m.REFINER_MAPS)
 
 
 def resolve_pretrained(spec: str, cfg: Config) -> Path:
@@ -99,11 +100,19 @@ def resolve_pretrained(spec: str, cfg: Config) -> Path:
                               f"{cfg.EXPS_PATH})") from None
 
 
-def _with_refiner(net: IntersegNet, width: int) -> IntersegNet:
-    """``net`` with a new boundary refiner (which leaves its predictions as they were until trained)."""
-    arch = dataclasses.replace(net.arch, refiner_width=width)
+def _with_refiner(net: IntersegNet, width: int, stride: int, maps: str) -> IntersegNet:
+    """``net`` with a new boundary refiner (which leaves its predictions as they were until trained), or
+    with its own refiner's weights run at another ``stride`` or reading other ``maps`` (the first
+    convolution's weights for maps it no longer reads dropped, for maps it newly reads zero)."""
+    arch = dataclasses.replace(net.arch, refiner_width=width, refiner_stride=stride, refiner_maps=maps)
     new = IntersegNet(arch)
-    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    state = net.state_dict()
+    key = "refiner.down.0.weight"
+    if key in state:
+        want = new.state_dict()[key].shape[1]
+        w = state[key][:, :want]
+        state[key] = torch.cat([w, w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])], 1)
+    missing, unexpected = new.load_state_dict(state, strict=False)
     if unexpected or not all(k.startswith("refiner.") for k in missing):
         raise CheckpointError(f"cannot give this network a boundary refiner: its weights do not match "
                               f"(unexpected {unexpected[:3]}, missing {missing[:3]})")
@@ -124,8 +133,13 @@ def build_net(recipe: Recipe, cfg: Config) -> tuple[IntersegNet, str]:
             if net.arch.refiner_width:
                 raise CheckpointError(f"{m.PRETRAINED_PATH}: has a boundary refiner of width {net.arch.refiner_width}, "
                                       f"the recipe wants {m.REFINER_WIDTH}")
-            net = _with_refiner(net, m.REFINER_WIDTH)
-            note += f", a new boundary refiner (width {m.REFINER_WIDTH})"
+            net = _with_refiner(net, m.REFINER_WIDTH, m.REFINER_STRIDE, m.REFINER_MAPS)
+            note += (f", a new boundary refiner (width {m.REFINER_WIDTH}, stride {m.REFINER_STRIDE}, "
+                     f"maps {m.REFINER_MAPS})")
+        elif m.REFINER_WIDTH and (net.arch.refiner_stride, net.arch.refiner_maps) != (m.REFINER_STRIDE, m.REFINER_MAPS):
+            note += (f", its boundary refiner run at stride {m.REFINER_STRIDE} on maps {m.REFINER_MAPS} "
+                     f"(was stride {net.arch.refiner_stride} on maps {net.arch.refiner_maps})")
+            net = _with_refiner(net, m.REFINER_WIDTH, m.REFINER_STRIDE, m.REFINER_MAPS)
         return net.train(), note
     net = IntersegNet(arch_from_recipe(recipe))
     if not m.IMAGENET_PRETRAINED:
