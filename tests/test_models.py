@@ -351,8 +351,8 @@ def test_a_new_backbone_family_is_one_table_row(monkeypatch):
 def test_a_refiner_at_stride_two_starts_as_the_network_and_exports(tmp_path):
     """refiner_stride 2: the refiner's last convolution runs at stride 2 and its correction is upsampled.
     New, it predicts exactly what the network does without it; trained (here: random last weights), its
-    correction is a smooth map at the input's size, the checkpoint keeps the stride, and ONNX export
-    matches PyTorch."""
+    correction is its stride-2 map upsampled to the input's size, the checkpoint keeps the stride, and ONNX
+    export matches PyTorch."""
     from interseg.models.onnx_export import export_onnx
 
     torch.manual_seed(0)
@@ -381,8 +381,7 @@ def test_a_refiner_at_stride_two_starts_as_the_network_and_exports(tmp_path):
 
 def test_a_refiner_on_the_clicks_does_not_read_outlines_or_strokes():
     """refiner_maps "clicks": the refiner's correction depends on the previous mask and the click maps, and
-    not on the contour and stroke maps (whose loose edges it would sharpen the mask along); "all" reads
-    them."""
+    not on the contour and stroke maps; "all" reads them."""
     from interseg.models.inputs import channel
     from interseg.models.refiner import BoundaryRefiner
 

@@ -19,7 +19,7 @@ from ..interactions.encoding import EncodingParams
 from ..interactions.types import INTERACTION_TYPES
 from .backbones import BACKBONES, BackboneSpec, backbone_spec
 from .inputs import N_MAPS
-from .refiner import REFINER_MAPS, BoundaryRefiner
+from .refiner import BoundaryRefiner, check_refiner
 
 __all__ = ["BACKBONES", "ArchConfig", "IntersegNet", "load_imagenet_weights"]
 
@@ -48,10 +48,7 @@ class ArchConfig:
         backbone_spec(self.backbone)
         if self.refiner_width < 0:
             raise ValueError(f"refiner_width must be >= 0, got {self.refiner_width}")
-        if self.refiner_stride not in (1, 2):
-            raise ValueError(f"refiner_stride must be 1 or 2, got {self.refiner_stride}")
-        if self.refiner_maps not in REFINER_MAPS:
-            raise ValueError(f"refiner_maps must be one of {', '.join(REFINER_MAPS)}, got {self.refiner_maps!r}")
+        check_refiner(self.refiner_stride, self.refiner_maps)
         bad = [t for t in self.input_types if t not in INTERACTION_TYPES]
         if bad or not self.input_types:
             raise ValueError(f"input_types must be a non-empty subset of {INTERACTION_TYPES}, got {self.input_types}")

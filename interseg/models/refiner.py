@@ -25,13 +25,18 @@ from .inputs import N_MAPS, channel
 REFINER_MAPS = {"all": N_MAPS, "clicks": channel("point", False) + 1}
 
 
+def check_refiner(stride: int, maps: str) -> None:
+    """The refiner's settings as ArchConfig and the module accept them (ValueError naming the field)."""
+    if stride not in (1, 2):
+        raise ValueError(f"refiner_stride must be 1 or 2, got {stride}")
+    if maps not in REFINER_MAPS:
+        raise ValueError(f"refiner_maps must be one of {', '.join(REFINER_MAPS)}, got {maps!r}")
+
+
 class BoundaryRefiner(nn.Module):
     def __init__(self, width: int = 16, stride: int = 1, maps: str = "all") -> None:
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f"the boundary refiner's stride must be 1 or 2, got {stride}")
-        if maps not in REFINER_MAPS:
-            raise ValueError(f"the boundary refiner's maps must be one of {', '.join(REFINER_MAPS)}, got {maps!r}")
+        check_refiner(stride, maps)
         self.stride = stride
         self.n_maps = REFINER_MAPS[maps]
         self.down = nn.Sequential(nn.Conv2d(3 + 1 + self.n_maps, width, 3, 2, 1), nn.ReLU(inplace=True),
