@@ -46,7 +46,7 @@ from interseg.evaluation.runner import evaluate_dataset
 from interseg.evaluation.summary import summarize
 from interseg.serve.app import ServeSettings, create_app
 from interseg.serve.brush_rle import encode_mask
-from interseg.serve.learner import Learner, LearnSettings
+from interseg.serve.learner import FREEZE_CHOICES, Learner, LearnSettings
 
 NOT_GARMENTS = {0, 19, 41}     # background, hair, skin
 MIN_AREA = 0.01
@@ -160,7 +160,7 @@ def main() -> None:
                     help="share of the team's samples in a batch")
     ap.add_argument("--lr", type=float, default=LearnSettings.lr)
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards v0 on the replay samples")
-    ap.add_argument("--freeze", default=LearnSettings.freeze, choices=["none", "bn", "backbone"],
+    ap.add_argument("--freeze", default=LearnSettings.freeze, choices=FREEZE_CHOICES,
                     help="what fine-tuning leaves as it is")
     ap.add_argument("--mix", type=float, default=LearnSettings.mix,
                     help="share of what fine-tuning changed that a round's model keeps")

@@ -185,7 +185,7 @@ def test_swap_rule():
     assert not swap_decision(base, base, 3, *forgot, 0.3, forgetting="team")[0]
     with pytest.raises(interseg.IntersegError, match="--learn-forgetting must be team or keep"):
         LearnSettings(forgetting="maybe").validate()
-    with pytest.raises(interseg.IntersegError, match="--learn-freeze must be none, bn or backbone"):
+    with pytest.raises(interseg.IntersegError, match="--learn-freeze must be one of none, bn, backbone"):
         LearnSettings(freeze="all").validate()
     with pytest.raises(interseg.IntersegError, match=r"--learn-mix must be in \(0, 1\], not 1.5"):
         LearnSettings(mix=1.5).validate()

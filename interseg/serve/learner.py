@@ -54,6 +54,8 @@ from .team_data import HOLDOUT_EVERY, TeamStore
 log = logging.getLogger("interseg.serve")
 
 VERSIONS_FILE = "versions.json"
+#: what a round's fine-tuning may leave as it is (recipe TRAIN.FREEZE's choices but ``network``)
+FREEZE_CHOICES = ("none", "bn", "backbone")
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ class LearnSettings:
             raise ConfigError(f"--learn-swap must be better or always, not {self.swap!r}")
         if self.forgetting not in ("team", "keep"):
             raise ConfigError(f"--learn-forgetting must be team or keep, not {self.forgetting!r}")
-        if self.freeze not in ("none", "bn", "backbone"):
-            raise ConfigError(f"--learn-freeze must be none, bn or backbone, not {self.freeze!r}")
+        if self.freeze not in FREEZE_CHOICES:
+            raise ConfigError(f"--learn-freeze must be one of {', '.join(FREEZE_CHOICES)}, not {self.freeze!r}")
         if not 0 < self.mix <= 1:
             raise ConfigError(f"--learn-mix must be in (0, 1], not {self.mix:g}")
 
