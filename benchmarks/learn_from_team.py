@@ -160,6 +160,8 @@ def main() -> None:
                     help="share of the team's samples in a batch")
     ap.add_argument("--lr", type=float, default=LearnSettings.lr)
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards v0 on the replay samples")
+    ap.add_argument("--l2sp", type=float, default=0.0,
+                    help="weight of the squared distance to the base's weights in the fine-tuning loss (L2-SP)")
     ap.add_argument("--freeze", default=LearnSettings.freeze, choices=FREEZE_CHOICES,
                     help="what fine-tuning leaves as it is")
     ap.add_argument("--mix", type=float, default=LearnSettings.mix,
@@ -183,7 +185,7 @@ def main() -> None:
     predictor = interseg.load_predictor(args.checkpoint)
     learner = Learner(args.out / "learn", predictor, cfg, LearnSettings(
         every=args.every, steps=args.steps, team_weight=args.team_weight, lr=args.lr, distill=args.distill,
-        freeze=args.freeze, mix=args.mix))
+        freeze=args.freeze, mix=args.mix, l2sp=args.l2sp))
     app = create_app(predictor, ServeSettings(label_studio_url=url), learner)
     from fastapi.testclient import TestClient
 

@@ -187,6 +187,8 @@ def test_swap_rule():
         LearnSettings(forgetting="maybe").validate()
     with pytest.raises(interseg.IntersegError, match="--learn-freeze must be one of none, bn, backbone"):
         LearnSettings(freeze="all").validate()
+    with pytest.raises(interseg.IntersegError, match="the L2-SP weight must be >= 0, not -1"):
+        LearnSettings(l2sp=-1).validate()
     with pytest.raises(interseg.IntersegError, match=r"--learn-mix must be in \(0, 1\], not 1.5"):
         LearnSettings(mix=1.5).validate()
 

@@ -553,3 +553,30 @@ def test_freeze_keeps_batch_norm_and_backbone_as_they_were(cfg, tmp_path, kind):
         assert not bn_moved, bn_moved[:3]
         assert bool(backbone_moved) == (kind == "bn")
         assert f"parameters frozen ({kind})" in tr.init_note
+
+
+def test_l2sp_holds_the_weights_near_where_they_started(cfg, tmp_path):
+    """TRAIN.L2SP_WEIGHT: the loss gains weight × Σ (w − w_start)² over the trainable weights — 0 on the
+    first step, where nothing has moved — and the same steps on the same batch leave the weights closer
+    to their start than without it; a negative weight is refused."""
+    require_data("COCO_MVal_train")
+    require_data("ECSSD")
+
+    def run(weight: float) -> tuple[float, list[float]]:
+        text = TINY.replace("  SEED: 3", f"  SEED: 3\n  L2SP_WEIGHT: {weight}\n  LR: 0.01").replace("  LR: 0.001\n", "")
+        tr = Trainer(_recipe(tmp_path, text, f"l2sp{weight}"), _cfg_with_exps(cfg, tmp_path), TrainOptions(workers=0))
+        start = [p.detach().clone() for p in tr.net.parameters()]
+        batch = next(iter(torch.utils.data.DataLoader(tr.stream, batch_size=2, collate_fn=collate)))
+        terms = [tr.train_step(batch, np.random.default_rng(0)).get("l2sp", 0.0) for _ in range(3)]
+        moved = sum(float(((p.detach() - s) ** 2).sum()) for p, s in zip(tr.net.parameters(), start, strict=True))
+        terms.append(tr.train_step(batch, np.random.default_rng(0)).get("l2sp", 0.0))
+        if weight:   # the 4th step's term is the weight times how far the first three moved the weights
+            assert terms[0] == 0.0 and terms[-1] == pytest.approx(weight * moved, rel=1e-3)
+        return moved, terms
+
+    free, terms = run(0.0)
+    assert terms == [0.0] * 4                   # no term without the weight
+    held, _ = run(50.0)
+    assert held < 0.8 * free, (held, free)
+    with pytest.raises(ConfigError, match="TRAIN.L2SP_WEIGHT must be >= 0"):
+        _recipe(tmp_path, TINY.replace("  SEED: 3", "  SEED: 3\n  L2SP_WEIGHT: -1"), "bad")

@@ -86,6 +86,9 @@ class LearnSettings:
     freeze: str = "backbone"
     #: the round's model: v0's weights + this share of (fine-tuned − v0); 1: the fine-tuned weights as they are
     mix: float = 0.7
+    #: > 0: fine-tuning also holds the weights near the base's (recipe TRAIN.L2SP_WEIGHT): measured, it
+    #: keeps no more than ``mix`` does (docs/serve.md)
+    l2sp: float = 0.0
 
     def validate(self) -> None:
         if self.every < 1 or self.steps < 1 or self.batch < 1 or self.noi_max < 1:
@@ -98,6 +101,8 @@ class LearnSettings:
             raise ConfigError(f"--learn-forgetting must be team or keep, not {self.forgetting!r}")
         if self.freeze not in FREEZE_CHOICES:
             raise ConfigError(f"--learn-freeze must be one of {', '.join(FREEZE_CHOICES)}, not {self.freeze!r}")
+        if self.l2sp < 0:
+            raise ConfigError(f"the L2-SP weight must be >= 0, not {self.l2sp:g}")
         if not 0 < self.mix <= 1:
             raise ConfigError(f"--learn-mix must be in (0, 1], not {self.mix:g}")
 
@@ -230,7 +235,8 @@ def finetune_round(job: dict) -> dict:
                   "IMAGENET_PRETRAINED": False, "PRETRAINED_PATH": str(job["base"])},
         "TRAIN": {"DATASETS": weights, "EPOCHS": 1, "EPOCH_LEN": settings.steps * settings.batch, "LR": settings.lr,
                   "LR_TYPE": "cosine", "WARMUP_ITERS": min(20, settings.steps // 5), "VAL_EVERY": 2,
-                  "VIS_EVERY": 10**9, "PRECISION": "fp32", "FREEZE": settings.freeze, **distill}},
+                  "VIS_EVERY": 10**9, "PRECISION": "fp32", "FREEZE": settings.freeze, "L2SP_WEIGHT": settings.l2sp,
+                  **distill}},
         "fine-tuning recipe:")
     recipe.name = "team"
     exp = Trainer(recipe, cfg, TrainOptions(exp_name=job["version"], workers=0, device="cpu",

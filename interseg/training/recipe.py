@@ -150,6 +150,9 @@ class RecipeTrain:
     #: decoder, the input encoders and the heads learn); "network" keeps everything but the boundary
     #: refiner (MODEL.REFINER_WIDTH: the refiner alone learns)
     FREEZE: Literal["none", "bn", "backbone", "network"] = "none"
+    #: > 0: the loss also holds every trainable weight near where it started (the pretrained weights:
+    #: L2-SP, Li et al. 2018): this weight times the sum of squared differences; 0 adds nothing
+    L2SP_WEIGHT: float = 0.0
 
     def validate(self) -> None:
         if not self.DATASETS:
@@ -166,6 +169,8 @@ class RecipeTrain:
         if forbidden:
             raise ValueError(f"TRAIN.DATASETS: {', '.join(sorted(forbidden))} are evaluation benchmarks, "
                              f"not training data")
+        if self.L2SP_WEIGHT < 0:
+            raise ValueError(f"TRAIN.L2SP_WEIGHT must be >= 0, not {self.L2SP_WEIGHT:g}")
         if self.DISTILL_DATASETS and not self.TEACHER:
             raise ValueError("TRAIN.DISTILL_DATASETS names the samples a teacher teaches: set TRAIN.TEACHER too")
         unknown = sorted(set(self.DISTILL_DATASETS) - {d.NAME for d in self.DATASETS})

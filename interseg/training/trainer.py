@@ -187,6 +187,10 @@ class Trainer:
             self.init_note += f", {frozen:,} parameters frozen ({t.FREEZE})"
         # channels-last: on CPUs the backward pass of depthwise convolutions is >10x faster in this layout
         self.net.to(self.device, memory_format=torch.channels_last)
+        # TRAIN.L2SP_WEIGHT: the starting weights the trainable ones are held near (taken before a resume
+        # loads the run's own weights, so that the anchor is always the start)
+        self.anchor = ([(w, w.detach().clone()) for w in self.net.parameters() if w.requires_grad]
+                       if t.L2SP_WEIGHT > 0 else [])
         self.opt = make_optimizer(self.net, recipe.MODEL.OPTIMIZER_TYPE, t.LR, t.WEIGHT_DECAY, t.BACKBONE_LR_MULT)
         self.sched = make_scheduler(self.opt, recipe.lr_type, self.total_iters, t.WARMUP_ITERS)
         self.teacher = self._load_teacher(t.TEACHER) if t.TEACHER else None
@@ -375,6 +379,8 @@ class Trainer:
                     timage = self.teacher.normalize(image01[rows]).contiguous(memory_format=torch.channels_last)
                     soft = torch.sigmoid((self.teacher_net or self.teacher)(timage, maps[rows])["instances"].float())
                 losses["distill"] = masked_bce(out["instances"][rows], soft, ignore[rows]) * t.DISTILL_WEIGHT
+        if self.anchor:
+            losses["l2sp"] = sum(((w - w0) ** 2).sum() for w, w0 in self.anchor) * t.L2SP_WEIGHT
         loss = sum(losses.values())
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} at epoch {self.epoch}, iteration {self.step}; "
