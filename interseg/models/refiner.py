@@ -23,12 +23,14 @@ from .inputs import N_MAPS, channel
 
 #: the maps a refiner reads: every one, or the previous mask and the clicks' (the first channels, inputs.py)
 REFINER_MAPS = {"all": N_MAPS, "clicks": channel("point", False) + 1}
+#: where its last convolution runs: at the input's resolution, or at stride 2 with the correction upsampled
+REFINER_STRIDES = (1, 2)
 
 
 def check_refiner(stride: int, maps: str) -> None:
     """The refiner's settings as ArchConfig and the module accept them (ValueError naming the field)."""
-    if stride not in (1, 2):
-        raise ValueError(f"refiner_stride must be 1 or 2, got {stride}")
+    if stride not in REFINER_STRIDES:
+        raise ValueError(f"refiner_stride must be {' or '.join(map(str, REFINER_STRIDES))}, got {stride}")
     if maps not in REFINER_MAPS:
         raise ValueError(f"refiner_maps must be one of {', '.join(REFINER_MAPS)}, got {maps!r}")
 

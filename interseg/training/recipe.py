@@ -27,6 +27,7 @@ import yaml
 from ..config import Config, check_train_sizes
 from ..errors import ConfigError
 from ..models.backbones import BACKBONES, backbone_spec
+from ..models.refiner import REFINER_STRIDES
 from ..schema import from_dict, load_yaml, to_dict
 
 RECIPES_DIR = Path(str(resources.files("interseg") / "resources" / "configs"))
@@ -78,8 +79,9 @@ class RecipeModel:
         check_train_sizes(self.BATCH_SIZE, self.TRAIN_SIZE)
         if self.REFINER_WIDTH < 0:
             raise ValueError(f"MODEL.REFINER_WIDTH must be >= 0 (0: no refiner), not {self.REFINER_WIDTH}")
-        if self.REFINER_STRIDE not in (1, 2):
-            raise ValueError(f"MODEL.REFINER_STRIDE must be 1 or 2, not {self.REFINER_STRIDE}")
+        if self.REFINER_STRIDE not in REFINER_STRIDES:
+            raise ValueError(f"MODEL.REFINER_STRIDE must be {' or '.join(map(str, REFINER_STRIDES))}, "
+                             f"not {self.REFINER_STRIDE}")
 
 
 @dataclass
