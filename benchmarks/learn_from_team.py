@@ -159,8 +159,9 @@ def main() -> None:
     ap.add_argument("--team-weight", type=float, default=LearnSettings.team_weight,
                     help="share of the team's samples in a batch")
     ap.add_argument("--lr", type=float, default=LearnSettings.lr)
-    ap.add_argument("--distill", type=float, default=0.0, help="distillation weight towards v0 on the replay samples")
-    ap.add_argument("--l2sp", type=float, default=0.0,
+    ap.add_argument("--distill", type=float, default=LearnSettings.distill,
+                    help="distillation weight towards v0 on the replay samples")
+    ap.add_argument("--l2sp", type=float, default=LearnSettings.l2sp,
                     help="weight of the squared distance to the base's weights in the fine-tuning loss (L2-SP)")
     ap.add_argument("--freeze", default=LearnSettings.freeze, choices=FREEZE_CHOICES,
                     help="what fine-tuning leaves as it is")
