@@ -152,3 +152,36 @@ def test_packaged_recipes_are_found_by_name_from_any_folder(tmp_path, monkeypatc
     assert load_recipe("lite0_cpu_multi").MODEL.TRAIN_SIZE == 256
     with pytest.raises(ConfigError, match="no such recipe file, nor a packaged recipe .packaged: hrnet18"):
         resolve_recipe("lite0_cpu")
+
+
+def test_recipe_base_gives_the_keys_a_recipe_does_not_set(tmp_path):
+    """``BASE``: a packaged name or a file beside the recipe; sections merge key by key, a list is replaced
+    whole, the child's keys win, and the recipe keeps its own name."""
+    (tmp_path / "parent.yaml").write_text("BASE: lite2_pool_s1\nMODEL:\n  TRAIN_SIZE: 384\n"
+                                          "TRAIN:\n  DATASETS:\n    - {NAME: DUTS, WEIGHT: 1.0}\n")
+    (tmp_path / "child.yaml").write_text("BASE: parent.yaml\nTRAIN:\n  EPOCHS: 2\n")
+    packaged = load_recipe("lite2_pool_s1")
+    child = load_recipe(tmp_path / "child.yaml")
+    assert child.name == "child"
+    assert (child.MODEL.TRAIN_SIZE, child.TRAIN.EPOCHS) == (384, 2)
+    assert [d.NAME for d in child.TRAIN.DATASETS] == ["DUTS"]
+    assert child.MODEL.BACKBONE == packaged.MODEL.BACKBONE == "effnet_lite2"
+    assert child.TRAIN.LR == packaged.TRAIN.LR and child.TRAIN.SEED == packaged.TRAIN.SEED
+    assert child.sources["TRAIN.LR"] == "recipe"
+    # the packaged stage 2 names stage 1 as its base: stage 1's pool and levers, its own crop and schedule
+    s2 = load_recipe("lite2_pool_s2")
+    assert s2.TRAIN.DATASETS == packaged.TRAIN.DATASETS and s2.TRAIN.SHORT_STROKE_PROB == 0.4
+    assert (s2.MODEL.TRAIN_SIZE, s2.MODEL.PRETRAINED_PATH) == (320, "checkpoints/lite2_pool_s1.safetensors")
+
+
+@pytest.mark.parametrize("base,msg", [
+    ("nowhere", r"a.yaml: BASE: nowhere: no such recipe file"),
+    ("a.yaml", r"a.yaml: BASE: the chain of base recipes loops \(a → a\)"),
+    ("b.yaml", r"b.yaml: BASE: the chain of base recipes loops \(a → b → a\)"),
+    ("[1, 2]", r"a.yaml: BASE: expected the name of a packaged recipe or a recipe file, got \[1, 2\]"),
+])
+def test_recipe_base_errors_name_the_file(tmp_path, base, msg):
+    (tmp_path / "a.yaml").write_text(f"BASE: {base}\nTRAIN:\n  EPOCHS: 2\n")
+    (tmp_path / "b.yaml").write_text("BASE: a.yaml\n")
+    with pytest.raises(ConfigError, match=msg):
+        load_recipe(tmp_path / "a.yaml")

@@ -5,7 +5,7 @@ The ``MODEL`` and ``SEGFORMER`` sections carry the seed's keys (:data:`SEED_KEYS
 needs to build the network; ``TRAIN`` holds the rest. Where a value comes from, later layers winning:
 
 1. the defaults of these dataclasses;
-2. the training recipe;
+2. the training recipe, over the keys of the recipe it names as its ``BASE`` (if any);
 3. ``config.yml``'s ``MODEL`` / ``SEGFORMER`` keys that are set (not ``null``): a user's settings for
    every run, as the seed's config drives its training;
 4. the command line (``--set SECTION.KEY=VALUE``, ``--batch-size``, ``--epochs``, ``--epoch-len``).
@@ -247,6 +247,41 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set {text!r}: the value is not valid YAML ({e})") from None
 
 
+def read_recipe_data(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A recipe file's sections with its ``BASE`` recipe's underneath: ``BASE: NAME`` (a packaged recipe)
+    or ``BASE: FILE`` (relative to the recipe's folder) gives every key the recipe does not set; a section
+    the recipe sets is merged key by key (a list, such as ``TRAIN.DATASETS``, is replaced whole).
+
+    Raises:
+        ConfigError: unreadable file, a reserved key, a missing base, or a chain of bases that loops.
+    """
+    data = copy.deepcopy(load_yaml(path))
+    for reserved in ("name", "sources"):
+        if reserved in data:
+            raise ConfigError(f"{path}: {reserved}: unknown key (the recipe's name is its file name)")
+    base = data.pop("BASE", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: BASE: expected the name of a packaged recipe or a recipe file, got {base!r}")
+    local = path.parent / base
+    try:
+        base_path = local if local.is_file() else resolve_recipe(base)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: BASE: {e}") from None
+    chain = (*_chain, path.resolve())
+    if base_path.resolve() in chain:
+        names = " → ".join(p.stem for p in (*chain, base_path.resolve()))
+        raise ConfigError(f"{path}: BASE: the chain of base recipes loops ({names})")
+    merged = read_recipe_data(base_path, chain)
+    for section, body in data.items():
+        if isinstance(body, dict) and isinstance(merged.get(section), dict):
+            merged[section].update(body)
+        else:
+            merged[section] = body
+    return merged
+
+
 def load_recipe(path: str | Path, cfg: Config | None = None, overrides: Mapping[str, Any] | None = None) -> Recipe:
     """Load a recipe (path or packaged name) with ``cfg``'s set training keys and ``overrides``
     (``{"MODEL.TRAIN_SIZE": 320}``) over it; see the module's docstring for the precedence.
@@ -255,10 +290,7 @@ def load_recipe(path: str | Path, cfg: Config | None = None, overrides: Mapping[
         ConfigError: a file, key or value is wrong (the message names the file or the option and the key).
     """
     path = resolve_recipe(path)
-    data = copy.deepcopy(load_yaml(path))
-    for reserved in ("name", "sources"):
-        if reserved in data:
-            raise ConfigError(f"{path}: {reserved}: unknown key (the recipe's name is its file name)")
+    data = read_recipe_data(path)
     sources: dict[str, str] = {}
     for section, body in data.items():
         if isinstance(body, dict):
