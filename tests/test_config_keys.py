@@ -155,11 +155,11 @@ def test_packaged_recipes_are_found_by_name_from_any_folder(tmp_path, monkeypatc
 
 
 def test_recipe_base_gives_the_keys_a_recipe_does_not_set(tmp_path):
-    """``BASE``: a packaged name or a file beside the recipe; sections merge key by key, a list is replaced
-    whole, the child's keys win, and the recipe keeps its own name."""
+    """``BASE``: a packaged name or a file beside the recipe; sections merge key by key (an empty one keeps
+    the base's), a list is replaced whole, the child's keys win, and the recipe keeps its own name."""
     (tmp_path / "parent.yaml").write_text("BASE: lite2_pool_s1\nMODEL:\n  TRAIN_SIZE: 384\n"
                                           "TRAIN:\n  DATASETS:\n    - {NAME: DUTS, WEIGHT: 1.0}\n")
-    (tmp_path / "child.yaml").write_text("BASE: parent.yaml\nTRAIN:\n  EPOCHS: 2\n")
+    (tmp_path / "child.yaml").write_text("BASE: parent.yaml\nMODEL:\nTRAIN:\n  EPOCHS: 2\n")
     packaged = load_recipe("lite2_pool_s1")
     child = load_recipe(tmp_path / "child.yaml")
     assert child.name == "child"

@@ -275,6 +275,8 @@ def read_recipe_data(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any
         raise ConfigError(f"{path}: BASE: the chain of base recipes loops ({names})")
     merged = read_recipe_data(base_path, chain)
     for section, body in data.items():
+        if body is None:   # an empty section ("MODEL:") sets nothing: the base's stays
+            continue
         if isinstance(body, dict) and isinstance(merged.get(section), dict):
             merged[section].update(body)
         else:
