@@ -255,7 +255,7 @@ def read_recipe_data(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any
     Raises:
         ConfigError: unreadable file, a reserved key, a missing base, or a chain of bases that loops.
     """
-    data = copy.deepcopy(load_yaml(path))
+    data = load_yaml(path)   # a new mapping per call: the merge below may change it
     for reserved in ("name", "sources"):
         if reserved in data:
             raise ConfigError(f"{path}: {reserved}: unknown key (the recipe's name is its file name)")
@@ -269,9 +269,9 @@ def read_recipe_data(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any
         base_path = local if local.is_file() else resolve_recipe(base)
     except ConfigError as e:
         raise ConfigError(f"{path}: BASE: {e}") from None
-    chain = (*_chain, path.resolve())
-    if base_path.resolve() in chain:
-        names = " → ".join(p.stem for p in (*chain, base_path.resolve()))
+    chain, target = (*_chain, path.resolve()), base_path.resolve()
+    if target in chain:
+        names = " → ".join(p.stem for p in (*chain, target))
         raise ConfigError(f"{path}: BASE: the chain of base recipes loops ({names})")
     merged = read_recipe_data(base_path, chain)
     for section, body in data.items():
